@@ -1,0 +1,1 @@
+"""Record, replay and score runs: the eval harness."""

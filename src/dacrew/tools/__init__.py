@@ -1,0 +1,1 @@
+"""Typed toolsets over real systems: dbt, the warehouse, Tableau, Orchestra, files, findings."""
