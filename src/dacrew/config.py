@@ -46,6 +46,11 @@ class TableauSettings(BaseModel):
     project: str = "default"
     token_secret: SecretStr | None = None
     """Only from ``DACREW_TABLEAU__TOKEN_SECRET``."""
+    poll_interval_s: float = Field(default=2.0, gt=0)
+    """Seconds between polls of a job we wait for (publish, extract refresh)."""
+    job_timeout_s: float = Field(default=1800.0, gt=0)
+    """How long a tool waits for a job before reporting it as still running."""
+    http_timeout_s: float = Field(default=60.0, gt=0)
 
 
 class OrchestraSettings(BaseModel):
@@ -56,6 +61,14 @@ class OrchestraSettings(BaseModel):
     timeout_s: float = 30.0
     api_key: SecretStr | None = None
     """Only from ``DACREW_ORCHESTRA__API_KEY``."""
+    poll_interval_s: float = Field(default=10.0, gt=0)
+    """Seconds between status polls of a run we wait for."""
+    run_timeout_s: float = Field(default=3600.0, gt=0)
+    """How long ``orchestra_start_pipeline`` waits for a run before reporting it as still running."""
+    max_retries: int = Field(default=5, ge=0)
+    """Retries of a request answered 429 or 5xx (or timed out), with exponential backoff."""
+    backoff_s: float = Field(default=1.0, ge=0)
+    """First backoff delay; doubles each retry unless the server sends Retry-After."""
 
 
 class ModelSettings(BaseModel):
