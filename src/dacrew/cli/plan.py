@@ -2,6 +2,55 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from dacrew.errors import UserError
+
 app = typer.Typer(help="Validate a task plan (tasks.md) and preview its schedule.", no_args_is_help=True)
+
+
+def _compile(plan: Path, strict: bool):
+    from dacrew.graph.plan_validate import compile_plan
+
+    compiled, warnings = compile_plan(plan, strict=strict)
+    for warning in warnings:
+        typer.echo(str(warning), err=True)
+    return compiled
+
+
+@app.command("validate")
+def validate(
+    plan: Path = typer.Argument(..., help="The plan file (tasks.md).", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the compiled plan as JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+) -> None:
+    """Check a plan: exit 0 when it is sound (warnings on stderr), 2 with the located problem otherwise."""
+    compiled = _compile(plan, strict)
+    if as_json:
+        typer.echo(compiled.model_dump_json(indent=2))
+        return
+    parallel = sum(1 for t in compiled.tasks if t.parallel)
+    typer.echo(
+        f"{compiled.path}: {len(compiled.tasks)} tasks in {len(compiled.phases)} phases "
+        f"({parallel} [P]), {compiled.format} format: ok"
+    )
+    for note in compiled.notes:
+        typer.echo(f"{compiled.path}:{note.line}: note: {note.message}")
+
+
+@app.command("show")
+def show(
+    plan: Path = typer.Argument(..., help="The plan file (tasks.md).", show_default=False),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, mermaid or json."),
+    max_parallel: int = typer.Option(4, "--max-parallel", help="Tasks that may run at once."),
+) -> None:
+    """Show the plan's DAG, the waves the scheduler will run and the critical path."""
+    from dacrew.graph.plan_render import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise UserError(f"unknown --format {fmt!r} (choose one of: {', '.join(FORMATS)})")
+    if max_parallel < 1:
+        raise UserError(f"--max-parallel must be at least 1, not {max_parallel}")
+    typer.echo(render(_compile(plan, False), fmt, max_parallel))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 KNOWN_OWNERS = (
     "Parent Agent",
@@ -22,6 +22,7 @@ KNOWN_OWNERS = (
 SPECIALISTS = KNOWN_OWNERS[2:]
 PARENT = "Parent Agent"
 SUB_AGENTS = "Sub-Agents"
+CHECK_KINDS = ("dbt", "sql", "file", "tableau", "orchestra", "finding")
 
 
 class _Model(BaseModel):
@@ -105,12 +106,21 @@ class TaskPlan(_Model):
     notes: list[PlanNote] = Field(default_factory=list[PlanNote])
     """What the compiler did on the plan's behalf (e.g. an integration point added as a dependency)."""
 
+    # The scheduler looks tasks up on every admission; rebuilding a dict each time would make a
+    # 20,000-task run quadratic. The cache is keyed on the list's identity and length.
+    _index: dict[str, Task] = PrivateAttr(default_factory=dict[str, Task])
+    _index_key: tuple[int, int] = PrivateAttr(default=(0, -1))
+
     def task(self, task_id: str) -> Task:
-        for t in self.tasks:
-            if t.id == task_id:
-                return t
-        raise KeyError(task_id)
+        return self.by_id[task_id]
 
     @property
     def by_id(self) -> dict[str, Task]:
-        return {t.id: t for t in self.tasks}
+        key = (id(self.tasks), len(self.tasks))
+        if key != self._index_key:
+            index: dict[str, Task] = {}
+            for t in self.tasks:
+                index.setdefault(t.id, t)
+            self._index = index
+            self._index_key = key
+        return self._index

@@ -1,0 +1,461 @@
+"""Scheduling semantics of a plan, as pure functions shared by the preview and the runtime scheduler.
+
+The admission rule (:func:`admit`) is the one place that decides which ready tasks start: the schedule
+preview (:func:`simulate`) and the parent's runtime scheduler both call it, so the preview is the schedule.
+Rules (DESIGN, "Scheduling semantics"): ready tasks are considered in task-id order; a task without
+``[P]`` starts only when nothing runs, and while it waits no higher-id task starts; a ``[P]`` task starts
+when no lower-id non-``[P]`` task runs or waits, its Files overlap no running task's, and a slot is free.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from dacrew.errors import UserError
+from dacrew.graph.plan_model import Task, TaskPlan
+
+_CHUNKS = re.compile(r"(\d+)")
+_GLOB_CHARS = "*?[{"
+_ROOTS = {"", ".", "./", "/", "repository root", "repo root", "root", "**", "*", "**/*"}
+
+
+def task_sort_key(task_id: str) -> tuple[tuple[int, int, str], ...]:
+    """Natural order of task ids: ``T2 < T10``; ``T002`` and ``T2`` differ only in the last place."""
+    parts = tuple((0, int(c), "") if c.isdigit() else (1, 0, c) for c in _CHUNKS.split(task_id) if c)
+    return (*parts, (2, 0, task_id))
+
+
+# -- file overlap ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    text: str
+    prefix: str
+    """The literal part before the first glob character (the whole path if there is none)."""
+    suffix: str
+    """The literal part after the last glob character."""
+    is_glob: bool
+    is_dir: bool
+    is_root: bool
+
+
+@lru_cache(maxsize=65536)
+def _pattern(raw: str) -> _Pattern:
+    text = raw.strip().strip("`").strip()
+    while text.startswith("./"):
+        text = text[2:]
+    if text.lower() in _ROOTS:
+        return _Pattern(text, "", "", False, True, True)
+    cut = min((i for i in (text.find(c) for c in _GLOB_CHARS) if i >= 0), default=-1)
+    if cut < 0:
+        return _Pattern(text, text, text, False, text.endswith("/"), False)
+    last = max(text.rfind(c) for c in "*?]}")
+    return _Pattern(text, text[:cut], text[last + 1 :], True, text.endswith("/"), False)
+
+
+def _glob_regex(text: str) -> re.Pattern[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if text.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "{" and "}" in text[i:]:
+            end = text.index("}", i)
+            out.append("(?:" + "|".join(re.escape(p) for p in text[i + 1 : end].split(",")) + ")")
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(c))
+        i += 1
+    # A glob that names a folder (``models/*/``) also covers everything below it.
+    return re.compile("".join(out) + ("(?:/.*)?" if not text.endswith("/") else ".*"))
+
+
+_glob_cache: dict[str, re.Pattern[str]] = {}
+
+
+def _matches(glob: str, path: str) -> bool:
+    regex = _glob_cache.get(glob)
+    if regex is None:
+        regex = _glob_cache[glob] = _glob_regex(glob)
+    return regex.fullmatch(path) is not None
+
+
+def _under(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or inside it (``folder`` written with or without a trailing slash)."""
+    folder = folder.rstrip("/")
+    return path.rstrip("/") == folder or path.startswith(folder + "/")
+
+
+def _pattern_overlap(a: _Pattern, b: _Pattern) -> bool:
+    if a.is_root or b.is_root:
+        return True
+    if not a.is_glob and not b.is_glob:
+        return _under(a.text, b.text) or _under(b.text, a.text)
+    if a.is_glob and b.is_glob:
+        # Two globs can name a common path when their literal ends agree; this errs towards overlap.
+        prefixes = a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix)
+        suffixes = a.suffix.endswith(b.suffix) or b.suffix.endswith(a.suffix) or a.is_dir or b.is_dir
+        return prefixes and suffixes
+    glob, literal = (a, b) if a.is_glob else (b, a)
+    if _matches(glob.text, literal.text.rstrip("/")):
+        return True
+    folder = literal.text.rstrip("/") + "/"
+    # A literal folder holds whatever the glob names below it, and a glob that descends into folders
+    # (``models/*/x.sql``, ``models/**``) may name something inside the literal folder.
+    if glob.prefix.startswith(folder):
+        return True
+    rest = glob.text[len(glob.prefix) :]
+    return folder.startswith(glob.prefix) and ("/" in rest or "**" in rest)
+
+
+def files_overlap(a: list[str], b: list[str]) -> bool:
+    """Whether two tasks' Files can name the same path: equal paths, a folder and anything inside it,
+    a glob and a path it matches, two globs with compatible literal parts; ``Repository root`` overlaps
+    everything. Backticks are ignored."""
+    pa = [_pattern(x) for x in a if x.strip().strip("`").strip()]
+    pb = [_pattern(x) for x in b if x.strip().strip("`").strip()]
+    return any(_pattern_overlap(x, y) for x in pa for y in pb)
+
+
+def overlapping_pairs(tasks: list[Task]) -> list[tuple[str, str]]:
+    """Pairs of tasks (by id, in id order) whose Files overlap, without comparing every pair.
+
+    Every overlap rule needs one pattern's literal prefix to be a prefix of the other's, so sorting the
+    patterns by prefix leaves each one to compare only with the open prefixes above it.
+    """
+    entries: list[tuple[str, int, _Pattern]] = []
+    roots: list[int] = []
+    for index, task in enumerate(tasks):
+        for raw in task.files:
+            if not raw.strip().strip("`").strip():
+                continue
+            pattern = _pattern(raw)
+            if pattern.is_root:
+                roots.append(index)
+            else:
+                entries.append((pattern.prefix.rstrip("/"), index, pattern))
+    found: set[tuple[int, int]] = set()
+    for r in roots:
+        for other in range(len(tasks)):
+            if other != r and tasks[other].files:
+                found.add((min(r, other), max(r, other)))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    stack: list[tuple[str, int, _Pattern]] = []
+    for prefix, index, pattern in entries:
+        while stack and not prefix.startswith(stack[-1][0]):
+            stack.pop()
+        for _, other, other_pattern in stack:
+            if other != index and _pattern_overlap(pattern, other_pattern):
+                found.add((min(index, other), max(index, other)))
+        stack.append((prefix, index, pattern))
+    pairs = [(tasks[i].id, tasks[j].id) for i, j in found]
+    pairs = [(x, y) if task_sort_key(x) <= task_sort_key(y) else (y, x) for x, y in pairs]
+    return sorted(pairs, key=lambda p: (task_sort_key(p[0]), task_sort_key(p[1])))
+
+
+# -- admission ------------------------------------------------------------------------------------
+
+
+def admit(plan: TaskPlan, ready: Iterable[str], running: Collection[str], max_parallel: int) -> list[str]:
+    """The ids of ``ready`` tasks to start now, given the ``running`` ones.
+
+    ``ready`` holds the tasks not started whose dependencies all completed, in any order; they are
+    considered by id. The result is in id order.
+    """
+    if max_parallel < 1:
+        raise ValueError("max_parallel must be at least 1")
+    tasks = plan.by_id
+    if any(not tasks[r].parallel for r in running):
+        return []
+    busy = [tasks[r].files for r in running]
+    admitted: list[str] = []
+    for task_id in sorted(ready, key=task_sort_key):
+        task = tasks[task_id]
+        if not task.parallel:
+            if not running and not admitted:
+                admitted.append(task_id)
+            break
+        if len(running) + len(admitted) >= max_parallel:
+            break
+        if any(files_overlap(task.files, other) for other in busy):
+            continue
+        admitted.append(task_id)
+        busy.append(task.files)
+    return admitted
+
+
+class _ReadyQueue:
+    """Ready tasks in id order; hands :func:`admit` only the lowest ids it can reach.
+
+    ``admit`` stops at the first non-``[P]`` task or when the slots are full, so a prefix of the ready
+    tasks gives the same answer as all of them unless the prefix ran out first; then it doubles.
+    Without this, a plan with thousands of ready tasks would sort them all on every completion.
+    """
+
+    def __init__(self, plan: TaskPlan) -> None:
+        self.plan = plan
+        self.heap: list[tuple[tuple[tuple[int, int, str], ...], str]] = []
+
+    def __len__(self) -> int:
+        return len(self.heap)
+
+    def push(self, task_id: str) -> None:
+        heapq.heappush(self.heap, (task_sort_key(task_id), task_id))
+
+    def admit(self, running: Collection[str], max_parallel: int) -> list[str]:
+        free = max_parallel - len(running)
+        if not self.heap or free <= 0:
+            return []
+        tasks = self.plan.by_id
+        size = max(2 * free, 8)
+        while True:
+            taken = [heapq.heappop(self.heap) for _ in range(min(size, len(self.heap)))]
+            chosen = admit(self.plan, [t for _, t in taken], running, max_parallel)
+            complete = (
+                not self.heap
+                or len(chosen) >= free
+                or any(not tasks[t].parallel for _, t in taken)
+                or bool(running and any(not tasks[r].parallel for r in running))
+            )
+            if complete:
+                started = set(chosen)
+                for item in taken:
+                    if item[1] not in started:
+                        heapq.heappush(self.heap, item)
+                return chosen
+            for item in taken:
+                heapq.heappush(self.heap, item)
+            size *= 2
+
+
+# -- graph helpers --------------------------------------------------------------------------------
+
+
+def _dependents_index(plan: TaskPlan) -> dict[str, list[str]]:
+    known = plan.by_id
+    out: dict[str, list[str]] = {t.id: [] for t in plan.tasks}
+    for task in plan.tasks:
+        for dep in dict.fromkeys(task.dependencies):
+            if dep in known and dep != task.id:
+                out[dep].append(task.id)
+    return out
+
+
+def find_cycle(plan: TaskPlan) -> list[str] | None:
+    """A dependency cycle as upstream → downstream ids, first and last the same, starting at its lowest
+    id; ``None`` when the plan is acyclic. Iterative, so a 20,000-task chain does not hit recursion limits."""
+    known = plan.by_id
+    state: dict[str, int] = {}  # 1 on the DFS stack, 2 done
+    for root in sorted(known, key=task_sort_key):
+        if state.get(root):
+            continue
+        path: list[str] = [root]
+        iters = [iter(known[root].dependencies)]
+        state[root] = 1
+        while path:
+            dep = next(iters[-1], None)
+            if dep is None:
+                state[path.pop()] = 2
+                iters.pop()
+                continue
+            if dep not in known:
+                continue
+            if state.get(dep) == 1:
+                # ``path`` follows "depends on" edges; a cycle reads upstream → downstream, so reverse it.
+                cycle = path[path.index(dep) :][::-1]
+                start = min(range(len(cycle)), key=lambda i: task_sort_key(cycle[i]))
+                cycle = cycle[start:] + cycle[:start]
+                return [*cycle, cycle[0]]
+            if not state.get(dep):
+                state[dep] = 1
+                path.append(dep)
+                iters.append(iter(known[dep].dependencies))
+    return None
+
+
+def topological_order(plan: TaskPlan) -> list[str]:
+    """Every task after its dependencies, lowest id first among the ready ones (deterministic)."""
+    dependents = _dependents_index(plan)
+    waiting = {t.id: len(set(d for d in t.dependencies if d in dependents and d != t.id)) for t in plan.tasks}
+    heap = [(task_sort_key(t), t) for t, n in waiting.items() if n == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        _, task_id = heapq.heappop(heap)
+        order.append(task_id)
+        for nxt in dependents[task_id]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(heap, (task_sort_key(nxt), nxt))
+    if len(order) < len(waiting):
+        cycle = find_cycle(plan) or []
+        raise UserError("dependency cycle: " + " → ".join(cycle), path=plan.path or None)
+    return order
+
+
+def dependents(plan: TaskPlan, task_id: str) -> set[str]:
+    """Every task that depends on ``task_id``, directly or transitively (what a failure skips)."""
+    index = _dependents_index(plan)
+    seen: set[str] = set()
+    stack = list(index.get(task_id, []))
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(index[current])
+    return seen
+
+
+# -- simulation -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Simulation:
+    """A run of the admission rule with known durations and zero overhead."""
+
+    max_parallel: int
+    start: dict[str, float] = field(default_factory=dict[str, float])
+    finish: dict[str, float] = field(default_factory=dict[str, float])
+    order: list[str] = field(default_factory=list[str])
+    """Ids in the order they started (id order within an instant)."""
+    waves: list[list[str]] = field(default_factory=list[list[str]])
+    """Tasks that start at the same instant, in time order."""
+
+    @property
+    def makespan(self) -> float:
+        return max(self.finish.values(), default=0.0)
+
+
+def _durations(plan: TaskPlan, durations: Mapping[str, float] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for task in plan.tasks:
+        value = 1.0 if durations is None else float(durations.get(task.id, 1.0))
+        if value < 0 or value != value:
+            raise ValueError(f"duration of {task.id} must be a non-negative number, not {value}")
+        out[task.id] = value
+    return out
+
+
+def _record(sim: Simulation, started: list[str], now: float, length: dict[str, float]) -> None:
+    if not started:
+        return
+    for task_id in started:
+        sim.start[task_id] = now
+        sim.finish[task_id] = now + length[task_id]
+    sim.order.extend(started)
+    if sim.waves and sim.start[sim.waves[-1][0]] == now:
+        sim.waves[-1].extend(started)
+    else:
+        sim.waves.append(list(started))
+
+
+def simulate(plan: TaskPlan, durations: Mapping[str, float] | None = None, max_parallel: int = 4) -> Simulation:
+    """Event-driven: new work is admitted the moment any running task finishes (no batch barrier)."""
+    if max_parallel < 1:
+        raise ValueError("max_parallel must be at least 1")
+    order = topological_order(plan)  # raises on a cycle before anything is simulated
+    length = _durations(plan, durations)
+    index = _dependents_index(plan)
+    waiting = {t.id: len(set(d for d in t.dependencies if d in index and d != t.id)) for t in plan.tasks}
+    ready = _ReadyQueue(plan)
+    for task_id in order:
+        if waiting[task_id] == 0:
+            ready.push(task_id)
+    sim = Simulation(max_parallel=max_parallel)
+    running: set[str] = set()
+    events: list[tuple[float, tuple[tuple[int, int, str], ...], str]] = []
+    now = 0.0
+    while True:
+        started = ready.admit(running, max_parallel)
+        _record(sim, started, now, length)
+        for task_id in started:
+            running.add(task_id)
+            heapq.heappush(events, (sim.finish[task_id], task_sort_key(task_id), task_id))
+        if not events:
+            break
+        now = events[0][0]
+        while events and events[0][0] == now:
+            _, _, done = heapq.heappop(events)
+            running.discard(done)
+            for nxt in index[done]:
+                waiting[nxt] -= 1
+                if waiting[nxt] == 0:
+                    ready.push(nxt)
+    return sim
+
+
+def simulate_batches(plan: TaskPlan, durations: Mapping[str, float] | None = None, max_parallel: int = 4) -> Simulation:
+    """The batch-barrier variant (a superstep per batch): each batch waits for its slowest task before
+    the next is admitted. Benchmarks compare :func:`simulate` against it."""
+    if max_parallel < 1:
+        raise ValueError("max_parallel must be at least 1")
+    order = topological_order(plan)
+    length = _durations(plan, durations)
+    index = _dependents_index(plan)
+    waiting = {t.id: len(set(d for d in t.dependencies if d in index and d != t.id)) for t in plan.tasks}
+    ready = _ReadyQueue(plan)
+    for task_id in order:
+        if waiting[task_id] == 0:
+            ready.push(task_id)
+    sim = Simulation(max_parallel=max_parallel)
+    now = 0.0
+    while len(ready):
+        batch = ready.admit((), max_parallel)
+        _record(sim, batch, now, length)
+        now += max(length[t] for t in batch)
+        for done in batch:
+            for nxt in index[done]:
+                waiting[nxt] -= 1
+                if waiting[nxt] == 0:
+                    ready.push(nxt)
+    return sim
+
+
+def critical_path(plan: TaskPlan, durations: Mapping[str, float] | None = None) -> tuple[list[str], float]:
+    """The longest dependency chain by duration, upstream first, and its length."""
+    length = _durations(plan, durations)
+    known = plan.by_id
+    best: dict[str, float] = {}
+    via: dict[str, str | None] = {}
+    for task_id in topological_order(plan):
+        prior: str | None = None
+        for dep in known[task_id].dependencies:
+            if dep in best and dep != task_id and (prior is None or best[dep] > best[prior]):
+                prior = dep
+        best[task_id] = length[task_id] + (best[prior] if prior is not None else 0.0)
+        via[task_id] = prior
+    if not best:
+        return [], 0.0
+    end = max(best, key=lambda t: (best[t], [-x for x in _numbers(t)]))
+    path: list[str] = []
+    cursor: str | None = end
+    while cursor is not None:
+        path.append(cursor)
+        cursor = via[cursor]
+    return path[::-1], best[end]
+
+
+def _numbers(task_id: str) -> list[int]:
+    return [int(c) for c in _CHUNKS.findall(task_id)]
+
+
+def lower_bound(plan: TaskPlan, durations: Mapping[str, float] | None = None, max_parallel: int = 4) -> float:
+    """No schedule beats this: the critical path, or exclusive work plus parallel work spread over the
+    slots."""
+    length = _durations(plan, durations)
+    exclusive = sum(length[t.id] for t in plan.tasks if not t.parallel)
+    shared = sum(length[t.id] for t in plan.tasks if t.parallel)
+    return max(critical_path(plan, length)[1], exclusive + shared / max_parallel)
