@@ -1,0 +1,515 @@
+"""Local Tableau artifacts, no server needed: a ``.tds`` data source per mart (columns, types, captions,
+calculated fields for the feature's metrics, a connection to its extract) and the ``.hyper`` extract
+written with tableauhyperapi from the warehouse table; and a check that a ``.tds`` matches its mart.
+
+The table is read with DuckDB straight from the dbt profile's DuckDB path (:func:`open_table`), which
+keeps this toolset independent of the warehouse toolset; that one function is the seam to swap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shutil
+import tempfile
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Generator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import yaml
+from pydantic import BaseModel, Field
+
+from dacrew.errors import ToolError, UserError
+from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+
+DATASOURCE_DIR = "tableau/datasources"
+_TABLE_RE = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][\w\-]*$")
+_ENV_VAR_RE = re.compile(r"\{\{\s*env_var\(\s*['\"](\w+)['\"]\s*(?:,\s*['\"]([^'\"]*)['\"]\s*)?\)\s*\}\}")
+_FIELD_REF_RE = re.compile(r"\[([^\[\]]+)\]")
+TableauType = Literal["integer", "real", "string", "boolean", "date", "datetime"]
+
+
+# -- reading the warehouse table -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    name: str
+    source_type: str
+    datatype: str
+    """Tableau's datatype: integer, real, string, boolean, date or datetime."""
+    select: str
+    """The SELECT expression that yields a value Hyper accepts for this column."""
+
+
+def _hyperapi() -> Any:
+    """tableauhyperapi, imported on first use (it is heavy) and untyped for the checker."""
+    return importlib.import_module("tableauhyperapi")
+
+
+def _yaml_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise UserError("cannot read the file", path=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"invalid YAML: {exc}", path=str(path)) from None
+    return cast(dict[str, Any], data) if isinstance(data, dict) else {}
+
+
+def _render_env(value: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        found = os.environ.get(m[1], m[2] or "")
+        if m[1] not in os.environ and m[2] is None:
+            raise UserError(f"the dbt profile needs the environment variable {m[1]}")
+        return found
+
+    return _ENV_VAR_RE.sub(sub, value)
+
+
+def duckdb_path(ctx: ToolContext) -> Path:
+    """The DuckDB file of the dbt profile's target (dbt.project_dir, dbt.profiles_dir, dbt.target)."""
+    cfg = ctx.config.dbt
+    dbt_dir = (ctx.project_dir / (cfg.project_dir or ".")).resolve()
+    profile = cfg.profile or _yaml_file(dbt_dir / "dbt_project.yml").get("profile")
+    candidates = [
+        Path(cfg.profiles_dir) if cfg.profiles_dir else None,
+        Path(os.environ["DBT_PROFILES_DIR"]) if os.environ.get("DBT_PROFILES_DIR") else None,
+        dbt_dir,
+        ctx.project_dir,
+        Path.home() / ".dbt",
+    ]
+    profiles_file = next(
+        (
+            (ctx.project_dir / d / "profiles.yml")
+            for d in candidates
+            if d is not None and (ctx.project_dir / d / "profiles.yml").is_file()
+        ),
+        None,
+    )
+    if profiles_file is None or not isinstance(profile, str):
+        raise UserError("no dbt profile found (profiles.yml and `profile:` in dbt_project.yml)")
+    entry: Any = _yaml_file(profiles_file).get(profile)
+    if not isinstance(entry, dict):
+        raise UserError(f"profile {profile!r} is not in the file", path=str(profiles_file))
+    profile_entry = cast(dict[str, Any], entry)
+    target = cfg.target or profile_entry.get("target")
+    outputs: Any = profile_entry.get("outputs") or {}
+    output: Any = cast(dict[str, Any], outputs).get(str(target)) if isinstance(outputs, dict) else None
+    if not isinstance(output, dict):
+        raise UserError(f"profile {profile!r} has no output {target!r}", path=str(profiles_file))
+    output = cast(dict[str, Any], output)
+    if output.get("type") != "duckdb":
+        raise ToolError(
+            f"target {target!r} is not DuckDB: build extracts from DuckDB locally, or publish a live connection"
+        )
+    raw = _render_env(str(output.get("path", ":memory:")))
+    if raw.startswith(":memory:") or raw.startswith("md:"):
+        raise ToolError(f"target {target!r} has no DuckDB file (path {raw!r}) to read the table from")
+    path = Path(raw)
+    return path if path.is_absolute() else dbt_dir / path
+
+
+def _column(name: str, source_type: str) -> Column:
+    quoted = '"' + name.replace('"', '""') + '"'
+    t = source_type.upper()
+    if t == "BOOLEAN":
+        return Column(name, source_type, "boolean", quoted)
+    if t in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}:
+        return Column(name, source_type, "integer", f"CAST({quoted} AS BIGINT)")
+    if t in {"FLOAT", "DOUBLE", "REAL", "HUGEINT", "UBIGINT"} or t.startswith("DECIMAL"):
+        # Money and counts fit a double for analysis; Hyper's NUMERIC is narrower than DuckDB's.
+        return Column(name, source_type, "real", f"CAST({quoted} AS DOUBLE)")
+    if t == "DATE":
+        return Column(name, source_type, "date", quoted)
+    if t.startswith("TIMESTAMP") or t == "DATETIME":
+        return Column(name, source_type, "datetime", f"CAST({quoted} AS TIMESTAMP)")
+    return Column(name, source_type, "string", f"CAST({quoted} AS VARCHAR)")
+
+
+@contextmanager
+def open_table(ctx: ToolContext, table: str) -> Generator[tuple[Any, list[Column], str]]:
+    """A DuckDB connection, the table's columns and its quoted name; closed on exit."""
+    import duckdb
+
+    if not _TABLE_RE.match(table):
+        raise ToolError(f"{table!r} is not a table name: use table, schema.table or database.schema.table")
+    path = duckdb_path(ctx)
+    if not path.is_file():
+        raise ToolError(f"the warehouse file {path.name} does not exist yet: build the models first (dbt_build)")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException:
+        # Another connection in this process (dbt) holds the file read-write: share its configuration.
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        raise ToolError(f"cannot open the warehouse file {path.name}: {exc}") from None
+    quoted = ".".join('"' + part + '"' for part in table.split("."))
+    try:
+        try:
+            described = con.execute(f"DESCRIBE {quoted}").fetchall()
+        except duckdb.CatalogException:
+            raise ToolError(f"no table {table} in the warehouse; build it first or check the schema") from None
+        yield con, [_column(str(r[0]), str(r[1])) for r in described], quoted
+    finally:
+        con.close()
+
+
+# -- the .tds document ------------------------------------------------------------------------------
+class Metric(BaseModel):
+    """A feature metric, as a Tableau calculated field."""
+
+    name: str = Field(description="The caption people see, e.g. 'Average Order Value'.")
+    formula: str = Field(
+        description="Tableau formula over the table's columns, e.g. SUM([amount]) / COUNTD([order_id])."
+    )
+    datatype: TableauType = "real"
+    description: str = ""
+
+
+def caption(name: str) -> str:
+    return " ".join(w.upper() if w.lower() in {"id", "ltv", "aov", "usd"} else w.capitalize() for w in name.split("_"))
+
+
+def _role(col: Column) -> tuple[str, str]:
+    is_key = col.name.lower() == "id" or col.name.lower().endswith("_id")
+    if col.datatype in {"integer", "real"} and not is_key:
+        return "measure", "quantitative"
+    if col.datatype in {"date", "datetime"} or is_key:
+        return "dimension", "ordinal"
+    return "dimension", "nominal"
+
+
+def calc_name(metric: str) -> str:
+    return "[Calculation_" + re.sub(r"\W+", "_", metric.strip()).strip("_").lower() + "]"
+
+
+def _metric_formula(metric: Metric, columns: set[str], metrics: dict[str, str]) -> str:
+    """The formula with references to other metrics by caption turned into their field names."""
+    if metric.formula.count("(") != metric.formula.count(")"):
+        raise ToolError(f"metric {metric.name!r}: unbalanced parentheses in {metric.formula!r}")
+
+    def sub(m: re.Match[str]) -> str:
+        ref = m[1]
+        if ref in columns:
+            return m[0]
+        if ref in metrics and ref != metric.name:
+            return metrics[ref]
+        known = ", ".join(sorted(columns))
+        raise ToolError(f"metric {metric.name!r} refers to [{ref}], which is not a column of the table ({known})")
+
+    return _FIELD_REF_RE.sub(sub, metric.formula)
+
+
+def tds_document(name: str, hyper_file: str, columns: list[Column], metrics: list[Metric]) -> ET.ElementTree:
+    conn_name = f"hyper.{uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:28]}"
+    root = ET.Element(
+        "datasource",
+        {
+            "formatted-name": name,
+            "inline": "true",
+            "version": "18.1",
+            "xmlns:user": "http://www.tableausoftware.com/xml/user",
+        },
+    )
+    federated = ET.SubElement(root, "connection", {"class": "federated"})
+    named = ET.SubElement(
+        ET.SubElement(federated, "named-connections"), "named-connection", {"caption": name, "name": conn_name}
+    )
+    ET.SubElement(
+        named,
+        "connection",
+        {
+            "authentication": "auth-none",
+            "author-locale": "en_US",
+            "class": "hyper",
+            "dbname": hyper_file,
+            "default-settings": "yes",
+            "schema": "Extract",
+            "sslmode": "",
+            "tablename": "Extract",
+            "username": "tableau_internal_user",
+        },
+    )
+    ET.SubElement(
+        federated,
+        "relation",
+        {"connection": conn_name, "name": "Extract", "table": "[Extract].[Extract]", "type": "table"},
+    )
+    records = ET.SubElement(federated, "metadata-records")
+    for ordinal, col in enumerate(columns, start=1):
+        rec = ET.SubElement(records, "metadata-record", {"class": "column"})
+        role, _ = _role(col)
+        for tag, text in (
+            ("remote-name", col.name),
+            ("remote-type", col.source_type),
+            ("local-name", f"[{col.name}]"),
+            ("parent-name", "[Extract]"),
+            ("remote-alias", col.name),
+            ("ordinal", str(ordinal)),
+            ("local-type", col.datatype),
+            ("aggregation", "Sum" if role == "measure" else "Count"),
+            ("contains-null", "true"),
+        ):
+            ET.SubElement(rec, tag).text = text
+    ET.SubElement(root, "aliases", {"enabled": "yes"})
+    for col in columns:
+        role, kind = _role(col)
+        ET.SubElement(
+            root,
+            "column",
+            {
+                "caption": caption(col.name),
+                "datatype": col.datatype,
+                "name": f"[{col.name}]",
+                "role": role,
+                "type": kind,
+            },
+        )
+    by_caption = {m.name: calc_name(m.name) for m in metrics}
+    column_names = {c.name for c in columns}
+    for metric in metrics:
+        el = ET.SubElement(
+            root,
+            "column",
+            {
+                "caption": metric.name,
+                "datatype": metric.datatype,
+                "name": calc_name(metric.name),
+                "role": "measure" if metric.datatype in {"integer", "real"} else "dimension",
+                "type": "quantitative" if metric.datatype in {"integer", "real"} else "nominal",
+            },
+        )
+        ET.SubElement(
+            el, "calculation", {"class": "tableau", "formula": _metric_formula(metric, column_names, by_caption)}
+        )
+        if metric.description:
+            run = ET.SubElement(ET.SubElement(ET.SubElement(el, "desc"), "formatted-text"), "run")
+            run.text = metric.description
+    ET.SubElement(
+        root, "layout", {"dim-ordering": "alphabetic", "measure-ordering": "alphabetic", "show-structure": "true"}
+    )
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    return tree
+
+
+# -- the .hyper extract -----------------------------------------------------------------------------
+def _hyper_type(col: Column) -> Any:
+    SqlType = _hyperapi().SqlType
+
+    return {
+        "boolean": SqlType.bool,
+        "integer": SqlType.big_int,
+        "real": SqlType.double,
+        "date": SqlType.date,
+        "datetime": SqlType.timestamp,
+    }.get(col.datatype, SqlType.text)()
+
+
+@contextmanager
+def hyper_process() -> Generator[Any]:
+    """A Hyper process with telemetry off, its log files in a temporary folder (never the project)."""
+    hapi = _hyperapi()
+    telemetry = hapi.Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU
+    with (
+        tempfile.TemporaryDirectory(prefix="dacrew-hyper-") as logs,
+        hapi.HyperProcess(telemetry, parameters={"log_dir": logs}) as hyper,
+    ):
+        yield hyper
+
+
+def write_hyper(target: Path, con: Any, quoted_table: str, columns: list[Column]) -> int:
+    """Write ``Extract.Extract`` from the DuckDB table into ``target`` (atomically); the rows written."""
+    hapi = _hyperapi()
+    TableDefinition, TableName = hapi.TableDefinition, hapi.TableName
+    definition = TableDefinition(
+        TableName("Extract", "Extract"), [TableDefinition.Column(c.name, _hyper_type(c)) for c in columns]
+    )
+    rows = 0
+    with tempfile.TemporaryDirectory(prefix="dacrew-extract-") as tmp:
+        staged = Path(tmp) / target.name
+        with (
+            hyper_process() as hyper,
+            hapi.Connection(hyper.endpoint, staged, hapi.CreateMode.CREATE_AND_REPLACE) as hconn,
+        ):
+            hconn.catalog.create_schema("Extract")
+            hconn.catalog.create_table(definition)
+            cursor = con.execute(f"SELECT {', '.join(c.select for c in columns)} FROM {quoted_table}")
+            with hapi.Inserter(hconn, definition) as inserter:
+                while batch := cursor.fetchmany(10_000):
+                    inserter.add_rows(batch)
+                    rows += len(batch)
+                inserter.execute()
+        shutil.move(str(staged), target)
+    return rows
+
+
+def hyper_row_count(path: Path) -> int:
+    hapi = _hyperapi()
+    with hyper_process() as hyper, hapi.Connection(hyper.endpoint, path) as hconn:
+        return int(hconn.execute_scalar_query(f"SELECT COUNT(*) FROM {hapi.TableName('Extract', 'Extract')}"))
+
+
+# -- tools ------------------------------------------------------------------------------------------
+class BuildArgs(ToolArgs):
+    table: str = Field(description="The mart to publish, e.g. analytics.fct_customer_ltv (schema.table).")
+    name: str | None = Field(default=None, description="Data source name (default: the table's name).")
+    metrics: list[Metric] = Field(
+        default_factory=list[Metric], description="Calculated fields for the feature's metrics."
+    )
+
+
+class FieldInfo(BaseModel):
+    name: str
+    caption: str
+    datatype: str
+    role: str
+
+
+class BuildResult(ToolResult):
+    tds: str
+    hyper: str
+    table: str
+    rows: int
+    fields: list[FieldInfo]
+    calculated_fields: list[str]
+
+
+def _writable(ctx: ToolContext, rel: str) -> None:
+    if ctx.files and not ctx.may_write(rel):
+        raise ToolError(f"{rel} is outside this task's Files ({', '.join(ctx.files)})")
+
+
+@tool("tableau", read_only=False)
+def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
+    """Write tableau/datasources/<name>.tds and <name>.hyper from a warehouse table, with no server.
+
+    The .tds lists every column with its Tableau type, role and a readable caption, adds one calculated
+    field per metric (formulas refer to columns as [column_name], or to another metric by its name), and
+    connects to the .hyper extract, which holds every row of the table.
+    """
+    if not _TABLE_RE.match(args.table):
+        raise ToolError(f"{args.table!r} is not a table name: use table, schema.table or database.schema.table")
+    name = args.name or args.table.split(".")[-1]
+    if not _NAME_RE.match(name):
+        raise ToolError(f"{name!r}: a data source name is letters, digits, _ and - only")
+    rel_tds, rel_hyper = f"{DATASOURCE_DIR}/{name}.tds", f"{DATASOURCE_DIR}/{name}.hyper"
+    for rel in (rel_tds, rel_hyper):
+        _writable(ctx, rel)
+    out_dir = ctx.project_dir / DATASOURCE_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open_table(ctx, args.table) as (con, columns, quoted):
+        tree = tds_document(name, f"{name}.hyper", columns, args.metrics)
+        rows = write_hyper(out_dir / f"{name}.hyper", con, quoted, columns)
+    staged = out_dir / f".{name}.tds.tmp"
+    tree.write(staged, encoding="utf-8", xml_declaration=True)
+    staged.replace(out_dir / f"{name}.tds")
+    fields = [FieldInfo(name=c.name, caption=caption(c.name), datatype=c.datatype, role=_role(c)[0]) for c in columns]
+    return BuildResult(
+        tds=rel_tds,
+        hyper=rel_hyper,
+        table=args.table,
+        rows=rows,
+        fields=fields,
+        calculated_fields=[m.name for m in args.metrics],
+    )
+
+
+class CheckFieldsArgs(ToolArgs):
+    tds: str = Field(description="The .tds file, relative to the project.")
+    table: str = Field(description="The warehouse table it should describe (schema.table).")
+
+
+class CheckFieldsResult(ToolResult):
+    matches: bool
+    missing_in_tds: list[str] = Field(description="Columns of the table the .tds lacks.")
+    unknown_in_tds: list[str] = Field(description="Fields of the .tds the table lacks.")
+    type_mismatches: list[str]
+    broken_calculations: list[str]
+    table_rows: int
+    hyper_rows: int | None = None
+    message: str
+
+
+def _tds_fields(path: Path) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """Plain fields (name → datatype), calculated fields (caption → formula) and the extract's dbname."""
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ToolError(f"{path.name} is not valid XML: {exc}") from None
+    plain: dict[str, str] = {}
+    calcs: dict[str, str] = {}
+    for col in root.findall("column"):
+        field = col.get("name", "").strip("[]")
+        calc = col.find("calculation")
+        if calc is not None:
+            calcs[col.get("caption") or field] = calc.get("formula", "")
+        else:
+            plain[field] = col.get("datatype", "")
+    for rec in root.iter("metadata-record"):
+        local = (rec.findtext("local-name") or "").strip("[]")
+        if local and local not in plain:
+            plain[local] = rec.findtext("local-type") or ""
+    hyper = root.find(".//connection[@class='hyper']")
+    return plain, calcs, hyper.get("dbname") if hyper is not None else None
+
+
+@tool("tableau")
+def tableau_check_fields(ctx: ToolContext, args: CheckFieldsArgs) -> CheckFieldsResult:
+    """Check that a .tds describes its warehouse table: every column present with the right type, no
+    unknown field, every calculated field referring to existing fields, and (when the .tds has a .hyper
+    extract beside it) the extract holding as many rows as the table.
+
+    This only reads: ok is true; `matches` says whether everything agrees.
+    """
+    root = ctx.project_dir.resolve()
+    path = (root / args.tds).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise ToolError(f"{args.tds}: no such .tds file in the project")
+    plain, calcs, dbname = _tds_fields(path)
+    with open_table(ctx, args.table) as (con, columns, quoted):
+        table_rows = int(con.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0])
+    expected = {c.name: c.datatype for c in columns}
+    missing = sorted(set(expected) - set(plain))
+    unknown = sorted(set(plain) - set(expected))
+    mismatches = sorted(
+        f"{n}: .tds says {plain[n]}, the table's {next(c.source_type for c in columns if c.name == n)} is {expected[n]}"
+        for n in set(plain) & set(expected)
+        if plain[n] != expected[n]
+    )
+    known = set(plain) | {calc_name(c).strip("[]") for c in calcs}
+    broken = sorted(
+        f"{cap}: [{ref}]"
+        for cap, formula in calcs.items()
+        for ref in _FIELD_REF_RE.findall(formula)
+        if ref not in known
+    )
+    hyper_rows = None
+    if dbname:
+        hyper_path = (path.parent / dbname).resolve()
+        if hyper_path.is_file():
+            hyper_rows = hyper_row_count(hyper_path)
+    rows_ok = hyper_rows is None or hyper_rows == table_rows
+    matches = not (missing or unknown or mismatches or broken) and rows_ok
+    problems = len(missing) + len(unknown) + len(mismatches) + len(broken) + (0 if rows_ok else 1)
+    message = (
+        f"{args.tds} matches {args.table} ({len(expected)} columns, {len(calcs)} calculated fields)"
+        if matches
+        else f"{args.tds} does not match {args.table}: {problems} problem(s)"
+        + ("" if rows_ok else f"; the extract has {hyper_rows} rows, the table {table_rows}")
+    )
+    return CheckFieldsResult(
+        matches=matches,
+        missing_in_tds=missing,
+        unknown_in_tds=unknown,
+        type_mismatches=mismatches,
+        broken_calculations=broken,
+        table_rows=table_rows,
+        hyper_rows=hyper_rows,
+        message=message,
+    )

@@ -1,0 +1,199 @@
+"""The Tableau toolset with the real tableauserverclient against the loopback TableauFake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dacrew.cli import app
+from dacrew.config import load_config
+from dacrew.errors import ApprovalRequired, ToolError
+from dacrew.testing import TableauFake
+from dacrew.tools.base import ToolContext
+from dacrew.tools.tableau import (
+    JobStatusArgs,
+    ListArgs,
+    PublishArgs,
+    RefreshArgs,
+    tableau_job_status,
+    tableau_list,
+    tableau_publish_datasource,
+    tableau_refresh_extract,
+)
+
+SECRET = "pat-secret-value-7f3a"
+TDS = b"<?xml version='1.0' encoding='utf-8'?><datasource formatted-name='orders' inline='true' version='18.1'/>"
+
+
+@pytest.fixture
+def fake() -> Iterator[TableauFake]:
+    with TableauFake(token_name="ci-token", token_secret=SECRET, site="analytics", job_polls=2) as server:
+        yield server
+
+
+@pytest.fixture
+def project(tmp_path: Path, fake: TableauFake, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "tableau/datasources").mkdir(parents=True)
+    (tmp_path / "tableau/datasources/orders.tds").write_bytes(TDS)
+    monkeypatch.setenv("DACREW_TABLEAU__SERVER_URL", fake.url)
+    monkeypatch.setenv("DACREW_TABLEAU__SITE", "analytics")
+    monkeypatch.setenv("DACREW_TABLEAU__TOKEN_NAME", "ci-token")
+    monkeypatch.setenv("DACREW_TABLEAU__TOKEN_SECRET", SECRET)
+    monkeypatch.setenv("DACREW_TABLEAU__POLL_INTERVAL_S", "0.01")
+    return tmp_path
+
+
+def context(project: Path, **kw: object) -> ToolContext:
+    ctx = ToolContext(project_dir=project, **kw)  # type: ignore[arg-type]
+    ctx._config = load_config(project)
+    return ctx
+
+
+def test_publish_as_job_waits_and_creates_the_datasource(project: Path, fake: TableauFake) -> None:
+    ctx = context(project)
+    result = tableau_publish_datasource(
+        ctx, PublishArgs(file="tableau/datasources/orders.tds", project="Analytics", mode="CreateNew")
+    )
+    ctx.close()
+    assert result.ok
+    assert result.job is not None
+    assert result.job.state == "Success"
+    assert result.name == "orders"
+    (ds,) = fake.datasources.values()
+    assert ds.name == "orders"
+    assert ds.project_name == "Analytics"
+    assert ds.content == TDS
+    assert result.datasource_id == ds.id
+    # version negotiated before sign-in, published as a job, polled until done, signed out
+    paths = fake.paths()
+    assert paths[0] == "/api/2.4/serverInfo"
+    assert paths[1] == "/api/3.24/auth/signin"
+    publish = [(p, q) for m, p, q in fake.requests if m == "POST" and p.endswith("/datasources")]
+    assert publish[0][1]["asJob"] == ["true"]
+    assert len([p for p in paths if "/jobs/" in p]) == 2
+    assert fake.signed_out == 1
+
+
+def test_chunked_upload_publishes_the_same_bytes(
+    project: Path, fake: TableauFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSC_FILESIZE_LIMIT_MB", "0")  # every file goes through fileUploads
+    big = TDS + b"<!--" + b"x" * 300_000 + b"-->"
+    (project / "tableau/datasources/orders.tds").write_bytes(big)
+    result = tableau_publish_datasource(context(project), PublishArgs(file="tableau/datasources/orders.tds"))
+    assert result.ok
+    assert any(m == "PUT" and "/fileUploads/" in p for m, p, _ in fake.requests)
+    (ds,) = fake.datasources.values()
+    assert ds.content == big
+    assert ds.project_name == "default"
+
+
+def test_failing_publish_job_returns_ok_false_with_notes(project: Path, fake: TableauFake) -> None:
+    fake.fail_jobs = True
+    result = tableau_publish_datasource(context(project), PublishArgs(file="tableau/datasources/orders.tds"))
+    assert not result.ok
+    assert result.job is not None
+    assert result.job.state == "Failed"
+    assert "simulated failure" in result.message
+    assert fake.datasources == {}
+
+
+def test_job_wait_timeout_is_reported_not_hung(
+    project: Path, fake: TableauFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.job_polls = 10_000
+    monkeypatch.setenv("DACREW_TABLEAU__JOB_TIMEOUT_S", "0.2")
+    result = tableau_publish_datasource(context(project), PublishArgs(file="tableau/datasources/orders.tds"))
+    assert not result.ok
+    assert result.timed_out
+    assert result.job is not None
+    assert result.job.state == "InProgress"
+    status = tableau_job_status(context(project), JobStatusArgs(job_id=result.job.id))
+    assert status.ok  # a status read is never a failure
+    assert status.job.state == "InProgress"
+
+
+def test_overwrite_of_existing_datasource_needs_approval(project: Path, fake: TableauFake) -> None:
+    fake.add_datasource("orders", project="default", content=b"old")
+    ctx = context(project)
+    with pytest.raises(ToolError, match="already exists"):
+        tableau_publish_datasource(ctx, PublishArgs(file="tableau/datasources/orders.tds", mode="CreateNew"))
+    args = PublishArgs(file="tableau/datasources/orders.tds", mode="Overwrite")
+    with pytest.raises(ApprovalRequired) as asked:
+        tableau_publish_datasource(ctx, args)
+    assert asked.value.detail["name"] == "orders"
+    assert SECRET not in json.dumps(asked.value.detail)
+    (ds,) = fake.datasources.values()
+    assert ds.content == b"old"
+    ctx.approved.add(asked.value.digest)
+    result = tableau_publish_datasource(ctx, args)
+    assert result.ok
+    assert ds.content == TDS
+    assert result.datasource_id == ds.id
+
+
+def test_bad_token_is_a_clear_401_without_the_secret(
+    project: Path, fake: TableauFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DACREW_TABLEAU__TOKEN_SECRET", "wrong-secret-123")
+    with pytest.raises(ToolError, match="401") as err:
+        tableau_list(context(project), ListArgs(kind="projects"))
+    assert "wrong-secret-123" not in str(err.value)
+    assert "ci-token" in str(err.value)
+
+
+def test_list_and_refresh(project: Path, fake: TableauFake) -> None:
+    ds_id = fake.add_datasource("customer_ltv", project="Analytics")
+    ctx = context(project)
+    projects = tableau_list(ctx, ListArgs(kind="projects"))
+    assert [p.name for p in projects.items] == ["Analytics", "default"]
+    listed = tableau_list(ctx, ListArgs(kind="datasources"))
+    assert [(d.name, d.project) for d in listed.items] == [("customer_ltv", "Analytics")]
+    refreshed = tableau_refresh_extract(ctx, RefreshArgs(datasource="customer_ltv", project="Analytics"))
+    assert refreshed.ok
+    assert refreshed.datasource_id == ds_id
+    assert fake.datasources[ds_id].refreshes == 1
+    with pytest.raises(ToolError, match="no data source"):
+        tableau_refresh_extract(ctx, RefreshArgs(datasource="nope", project="Analytics"))
+
+
+def test_missing_configuration_names_what_to_set(tmp_path: Path) -> None:
+    from dacrew.errors import UserError
+
+    ctx = ToolContext(project_dir=tmp_path)
+    with pytest.raises(UserError, match="DACREW_TABLEAU__TOKEN_SECRET"):
+        tableau_list(ctx, ListArgs(kind="projects"))
+
+
+def test_cli_publish_exit_codes(project: Path, fake: TableauFake) -> None:
+    runner = CliRunner()
+    args = json.dumps(
+        {"file": "tableau/datasources/orders.tds", "project": "default", "name": "orders", "mode": "CreateNew"}
+    )
+    ok = runner.invoke(
+        app, ["tools", "call", "tableau_publish_datasource", "--args", args, "--project-dir", str(project)]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["job"]["state"] == "Success"
+
+    overwrite = args.replace("CreateNew", "Overwrite")
+    needs = runner.invoke(
+        app, ["tools", "call", "tableau_publish_datasource", "--args", overwrite, "--project-dir", str(project)]
+    )
+    assert needs.exit_code == 3, needs.output
+    assert json.loads(needs.stdout)["status"] == "needs_approval"
+
+    fake.fail_jobs = True
+    other = args.replace('"orders"}', '"orders_v2"}').replace('"name": "orders"', '"name": "orders_v2"')
+    failed = runner.invoke(
+        app, ["tools", "call", "tableau_publish_datasource", "--args", other, "--project-dir", str(project)]
+    )
+    assert failed.exit_code == 1, failed.output
+    body = json.loads(failed.stdout)
+    assert body["ok"] is False
+    assert body["job"]["state"] == "Failed"
+    assert SECRET not in ok.output + needs.output + failed.output

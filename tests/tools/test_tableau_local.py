@@ -1,0 +1,163 @@
+"""Local Tableau artifacts: the .tds parsed back as XML and the .hyper read back with tableauhyperapi."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dacrew.errors import ToolError
+from dacrew.tools.base import ToolContext
+from dacrew.tools.tableau_local import (
+    BuildArgs,
+    CheckFieldsArgs,
+    Metric,
+    tableau_build_datasource,
+    tableau_check_fields,
+)
+
+MART_ROWS = 257
+
+
+def make_project(root: Path) -> Path:
+    """A dbt project folder whose DuckDB target holds analytics.customer_ltv."""
+    (root / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    (root / "profiles.yml").write_text(
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n"
+    )
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("CREATE SCHEMA analytics")
+    con.execute(
+        """
+        CREATE TABLE analytics.customer_ltv AS
+        SELECT i AS customer_id,
+               'Customer ' || i AS customer_name,
+               DATE '2024-01-01' + CAST(i AS INTEGER) AS first_order_date,
+               TIMESTAMP '2024-01-01 08:00:00' + to_hours(i) AS last_seen_at,
+               CAST(i * 12.5 AS DECIMAL(12, 2)) AS lifetime_value,
+               i % 7 AS order_count,
+               i % 2 = 0 AS is_active
+        FROM range(1, ?) t(i)
+        """,
+        [MART_ROWS + 1],
+    )
+    con.close()
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+def test_build_writes_tds_and_hyper_that_open_with_the_real_libraries(project: Path) -> None:
+    ctx = ToolContext(project_dir=project)
+    args = BuildArgs(
+        table="analytics.customer_ltv",
+        metrics=[
+            Metric(name="Average LTV", formula="SUM([lifetime_value]) / COUNTD([customer_id])"),
+            Metric(name="LTV per Order", formula="[Average LTV] / AVG([order_count])"),
+        ],
+    )
+    result = tableau_build_datasource(ctx, args)
+
+    assert result.tds == "tableau/datasources/customer_ltv.tds"
+    assert result.rows == MART_ROWS
+    root = ET.parse(project / result.tds).getroot()
+    plain = {c.get("name"): c for c in root.findall("column") if c.find("calculation") is None}
+    assert set(plain) == {
+        "[customer_id]",
+        "[customer_name]",
+        "[first_order_date]",
+        "[last_seen_at]",
+        "[lifetime_value]",
+        "[order_count]",
+        "[is_active]",
+    }
+    assert plain["[lifetime_value]"].get("datatype") == "real"
+    assert plain["[lifetime_value]"].get("role") == "measure"
+    assert plain["[customer_id]"].get("role") == "dimension"  # an id is never summed
+    assert plain["[first_order_date]"].get("datatype") == "date"
+    assert plain["[last_seen_at]"].get("datatype") == "datetime"
+    assert plain["[is_active]"].get("datatype") == "boolean"
+    assert plain["[customer_name]"].get("caption") == "Customer Name"
+    calcs = {
+        col.get("caption"): calc.get("formula")
+        for col in root.findall("column")
+        if (calc := col.find("calculation")) is not None
+    }
+    assert calcs["Average LTV"] == "SUM([lifetime_value]) / COUNTD([customer_id])"
+    # a reference to another metric by caption becomes that calculated field's internal name
+    assert calcs["LTV per Order"] == "[Calculation_average_ltv] / AVG([order_count])"
+    hyper_conn = root.find(".//connection[@class='hyper']")
+    assert hyper_conn is not None
+    assert hyper_conn.get("dbname") == "customer_ltv.hyper"
+
+    from tableauhyperapi import Connection, HyperProcess, TableName, Telemetry
+
+    with (
+        HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_dir": str(project / "..")}) as hyper,
+        Connection(hyper.endpoint, project / result.hyper) as conn,
+    ):
+        table = TableName("Extract", "Extract")
+        assert conn.execute_scalar_query(f"SELECT COUNT(*) FROM {table}") == MART_ROWS
+        assert conn.execute_scalar_query(f"SELECT MAX(customer_id) FROM {table}") == MART_ROWS
+        assert conn.execute_scalar_query(f"SELECT SUM(lifetime_value) FROM {table}") == pytest.approx(
+            12.5 * MART_ROWS * (MART_ROWS + 1) / 2
+        )
+    # Hyper's own logs went to a temporary folder, not the project
+    assert not list(project.rglob("hyperd*.log"))
+
+
+def test_check_fields_matches_then_reports_drift(project: Path) -> None:
+    ctx = ToolContext(project_dir=project)
+    tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
+    ok = tableau_check_fields(
+        ctx, CheckFieldsArgs(tds="tableau/datasources/customer_ltv.tds", table="analytics.customer_ltv")
+    )
+    assert ok.matches
+    assert ok.ok
+    assert ok.table_rows == ok.hyper_rows == MART_ROWS
+
+    con = duckdb.connect(str(project / "warehouse.duckdb"))
+    con.execute("ALTER TABLE analytics.customer_ltv ADD COLUMN region VARCHAR")
+    con.execute("ALTER TABLE analytics.customer_ltv DROP COLUMN is_active")
+    con.execute("INSERT INTO analytics.customer_ltv (customer_id) VALUES (9999)")
+    con.close()
+    drift = tableau_check_fields(
+        ctx, CheckFieldsArgs(tds="tableau/datasources/customer_ltv.tds", table="analytics.customer_ltv")
+    )
+    assert drift.ok
+    assert not drift.matches
+    assert drift.missing_in_tds == ["region"]
+    assert drift.unknown_in_tds == ["is_active"]
+    assert drift.hyper_rows == MART_ROWS
+    assert drift.table_rows == MART_ROWS + 1
+    assert "rows" in drift.message
+
+
+def test_metric_with_unknown_field_is_an_error_the_model_can_fix(project: Path) -> None:
+    ctx = ToolContext(project_dir=project)
+    with pytest.raises(ToolError, match=r"\[revenue\].*not a column"):
+        tableau_build_datasource(
+            ctx, BuildArgs(table="analytics.customer_ltv", metrics=[Metric(name="Rev", formula="SUM([revenue])")])
+        )
+    assert not (project / "tableau/datasources/customer_ltv.tds").exists()
+
+
+def test_unknown_table_and_bad_names(project: Path) -> None:
+    ctx = ToolContext(project_dir=project)
+    with pytest.raises(ToolError, match=r"no table analytics\.nope"):
+        tableau_build_datasource(ctx, BuildArgs(table="analytics.nope"))
+    with pytest.raises(ToolError, match="not a table name"):
+        tableau_build_datasource(ctx, BuildArgs(table="x; DROP TABLE y"))
+
+
+def test_writes_only_inside_the_task_files(project: Path) -> None:
+    ctx = ToolContext(project_dir=project, files=("models/",))
+    with pytest.raises(ToolError, match="outside this task's Files"):
+        tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
+    ctx = ToolContext(project_dir=project, files=("tableau/",))
+    assert tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv")).rows == MART_ROWS
