@@ -1,0 +1,159 @@
+"""The files toolset: read and list inside the project, write only inside the task's Files.
+
+Refused (``GuardRefused``): absolute paths, ``..``, paths that resolve (through symlinks) outside the
+project, secrets files (``.env*``, ``profiles.yml``, ``*.pem``, ``*.key``, ``id_rsa*``, ``credentials*``)
+and writes outside the task's Files — or any write when there is no task.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel, Field
+
+from dacrew.errors import GuardRefused, ToolError
+from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+
+SECRET_PATTERNS = (
+    ".env",
+    ".env.*",
+    "*.env",
+    "profiles.yml",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_ed25519*",
+    "credentials*",
+)
+_HIDDEN_DIRS = {".git", ".venv", ".dacrew", "__pycache__", "node_modules", "target", "logs", "dbt_packages"}
+MAX_READ_BYTES = 512_000
+
+
+def is_secret(relpath: str) -> bool:
+    return any(fnmatch(part.lower(), pattern) for part in PurePosixPath(relpath).parts for pattern in SECRET_PATTERNS)
+
+
+def resolve(ctx: ToolContext, path: str, *, tool_name: str) -> tuple[Path, str]:
+    """``(absolute path, project-relative POSIX path)`` of a path the model gave, or a refusal."""
+    raw = path.strip().replace("\\", "/")
+    if not raw or raw in {".", "./"}:
+        return ctx.project_dir.resolve(), "."
+    pure = PurePosixPath(raw)
+    if pure.is_absolute() or raw.startswith("~") or (len(raw) > 1 and raw[1] == ":"):
+        raise GuardRefused(
+            f"{tool_name}: {path!r} is absolute; give a path relative to the project", rule="absolute_path"
+        )
+    if ".." in pure.parts:
+        raise GuardRefused(f"{tool_name}: {path!r} climbs out with '..'", rule="parent_path")
+    root = ctx.project_dir.resolve()
+    target = (root / pure).resolve()
+    if target != root and root not in target.parents:
+        raise GuardRefused(f"{tool_name}: {path!r} resolves outside the project (symlink)", rule="symlink_escape")
+    rel = target.relative_to(root).as_posix() if target != root else "."
+    if is_secret(rel) or is_secret(pure.as_posix()):
+        raise GuardRefused(f"{tool_name}: {path!r} is a secrets file and cannot be read or written", rule="secret")
+    return target, rel
+
+
+class PathArgs(ToolArgs):
+    path: str = Field(description="A path relative to the project folder, e.g. models/staging/stg_orders.sql.")
+
+
+class ReadResult(ToolResult):
+    path: str
+    content: str
+    truncated: bool = False
+
+
+@tool("files")
+def files_read(ctx: ToolContext, args: PathArgs) -> ReadResult:
+    """Read a text file of the project (secrets files such as profiles.yml and .env are not readable)."""
+    target, rel = resolve(ctx, args.path, tool_name="files_read")
+    if not target.is_file():
+        raise ToolError(f"no file {rel}; files_list shows what exists")
+    data = target.read_bytes()
+    content = data[:MAX_READ_BYTES].decode("utf-8", errors="replace")
+    return ReadResult(path=rel, content=content, truncated=len(data) > MAX_READ_BYTES)
+
+
+class WriteArgs(PathArgs):
+    content: str = Field(description="The whole new content of the file.")
+
+
+class WriteResult(ToolResult):
+    path: str
+    bytes_written: int
+    created: bool
+
+
+@tool("files", read_only=False)
+def files_write(ctx: ToolContext, args: WriteArgs) -> WriteResult:
+    """Write a whole text file, only inside your task's Files (paths and globs); folders are created."""
+    target, rel = resolve(ctx, args.path, tool_name="files_write")
+    if not ctx.files:
+        raise GuardRefused(
+            "files_write: writes happen only inside a task's Files, and this call has no task", rule="no_task"
+        )
+    if rel == "." or not ctx.may_write(rel):
+        raise GuardRefused(
+            f"files_write: {rel} is outside this task's Files ({', '.join(ctx.files)})", rule="outside_task_files"
+        )
+    if target.is_dir():
+        raise ToolError(f"{rel} is a folder")
+    created = not target.exists()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = args.content.encode("utf-8")
+    # Temp file + rename: a reader never sees half a file.
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return WriteResult(path=rel, bytes_written=len(data), created=created)
+
+
+class ListArgs(ToolArgs):
+    path: str = Field(default=".", description="A folder relative to the project (default: the project folder).")
+
+
+class Entry(BaseModel):
+    path: str
+    kind: str
+    """file or dir"""
+    size: int | None = None
+
+
+class ListResult(ToolResult):
+    path: str
+    entries: list[Entry]
+    truncated: bool = False
+
+
+@tool("files")
+def files_list(ctx: ToolContext, args: ListArgs) -> ListResult:
+    """List a project folder recursively (build output, virtualenvs and secrets files are left out)."""
+    target, rel = resolve(ctx, args.path, tool_name="files_list")
+    if not target.is_dir():
+        raise ToolError(f"no folder {rel}")
+    root = ctx.project_dir.resolve()
+    entries: list[Entry] = []
+    for dirpath, dirnames, filenames in os.walk(target):
+        dirnames[:] = sorted(d for d in dirnames if d not in _HIDDEN_DIRS and not (Path(dirpath) / d).is_symlink())
+        for name in [*dirnames, *sorted(filenames)]:
+            full = Path(dirpath) / name
+            relp = full.relative_to(root).as_posix()
+            if is_secret(relp):
+                continue
+            is_dir = name in dirnames
+            entries.append(
+                Entry(path=relp, kind="dir" if is_dir else "file", size=None if is_dir else full.stat().st_size)
+            )
+            if len(entries) >= 2000:
+                return ListResult(path=rel, entries=entries, truncated=True)
+    return ListResult(path=rel, entries=sorted(entries, key=lambda e: e.path))

@@ -1,0 +1,374 @@
+"""The SQL guard: every statement the warehouse toolset sends is parsed with sqlglot and judged from its
+AST (every node, not the first keyword) before it reaches the database.
+
+:func:`classify` is pure: it says which permission a statement needs (``read``, ``write``, ``ddl``),
+whether it is refused whatever the permissions, and whether it needs a person's approval.
+:func:`enforce` applies that verdict to a caller (:class:`~dacrew.tools.base.ToolContext`).
+
+Rules (docs/tools-dbt-warehouse.md keeps the table for users):
+
+* refused always: unparseable SQL, more than one statement, invisible control characters, session
+  changes (USE, SET, ALTER SESSION, transactions), file and stage I/O (PUT, GET, REMOVE, COPY to a
+  location, DuckDB file readers, ATTACH, INSTALL…), statements the guard does not recognise;
+* ``read``: SELECT / set operations / VALUES / SHOW / DESCRIBE / EXPLAIN of a read;
+* ``write``: INSERT, UPDATE, DELETE, MERGE, COPY INTO a table; DELETE/UPDATE without WHERE → approval;
+  CALL and EXECUTE IMMEDIATE (they can do anything) → approval;
+* ``ddl``: CREATE, ALTER, COMMENT, SELECT … INTO, UNDROP; DROP, TRUNCATE, GRANT/REVOKE, destructive ALTER
+  actions (drop column, rename, swap) and ``CREATE OR REPLACE`` of an existing object → approval.
+
+A caller lacking the needed permission is refused; an approval is asked only of a caller who holds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dacrew.errors import GuardRefused
+from dacrew.tools.base import ToolContext
+
+Permission = Literal["read", "write", "ddl"]
+Dialect = Literal["duckdb", "snowflake"]
+
+# Zero-width and bidirectional controls let a string read differently to a person than to a parser.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\x00]")
+
+# DuckDB table functions and scalars that touch files, other databases or run SQL given as a string.
+_FILE_FUNCTIONS = frozenset(
+    {
+        "read_csv",
+        "read_csv_auto",
+        "csv_scan",
+        "sniff_csv",
+        "read_parquet",
+        "parquet_scan",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "read_json",
+        "read_json_auto",
+        "read_json_objects",
+        "read_json_objects_auto",
+        "read_ndjson",
+        "read_ndjson_auto",
+        "read_ndjson_objects",
+        "read_text",
+        "read_blob",
+        "read_xlsx",
+        "glob",
+        "delta_scan",
+        "iceberg_scan",
+        "iceberg_metadata",
+        "iceberg_snapshots",
+        "st_read",
+        "sqlite_scan",
+        "sqlite_attach",
+        "postgres_scan",
+        "postgres_attach",
+        "postgres_query",
+        "mysql_query",
+        "query",
+        "query_table",
+        "getenv",
+        "load_aws_credentials",
+    }
+)
+# sqlglot names some of them as typed expressions rather than Anonymous functions.
+_FILE_EXPRESSIONS = frozenset({"ReadCSV", "ReadParquet"})
+
+# Snowflake SYSTEM$ functions that only report; every other SYSTEM$ function may change state.
+_SYSTEM_READERS = frozenset(
+    {
+        "system$clustering_information",
+        "system$clustering_depth",
+        "system$clustering_ratio",
+        "system$typeof",
+        "system$explain_plan_json",
+        "system$explain_json_to_text",
+        "system$get_tag",
+        "system$get_tag_allowed_values",
+        "system$pipe_status",
+        "system$whitelist",
+        "system$allowlist",
+        "system$estimate_search_optimization_costs",
+        "system$get_predecessor_return_value",
+        "system$current_user_task_name",
+        "system$stream_has_data",
+        "system$get_ai_observability_events",
+    }
+)
+
+_READ_COMMANDS = frozenset({"SHOW", "DESCRIBE", "DESC", "EXPLAIN"})
+_SESSION_COMMANDS = frozenset({"USE", "SET", "UNSET", "BEGIN", "START", "COMMIT", "ROLLBACK", "RESET"})
+_FILE_COMMANDS = frozenset(
+    {"PUT", "GET", "REMOVE", "RM", "LIST", "LS", "ATTACH", "DETACH", "INSTALL", "LOAD", "EXPORT", "IMPORT"}
+)
+_DESTRUCTIVE_WORDS = re.compile(r"\b(DROP|RENAME|SWAP|UNSET|TRUNCATE|DELETE)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the guard concluded about one statement."""
+
+    statement: str
+    """The statement's kind, upper case (SELECT, INSERT, DROP, ALTER…)."""
+    needs: Permission = "read"
+    refused: str = ""
+    """The rule that refuses it whatever the caller holds ('' when not refused)."""
+    approval: str = ""
+    """The rule that holds it for a person's approval ('' when none)."""
+    reason: str = ""
+    objects: tuple[str, ...] = field(default_factory=tuple[str, ...])
+    """Tables or objects the statement creates, changes or removes."""
+
+    @property
+    def is_read(self) -> bool:
+        return self.needs == "read" and not self.refused
+
+
+_SEVERITY = {"read": 0, "write": 1, "ddl": 2}
+
+
+def classify(sql: str, dialect: Dialect, *, exists: Callable[[str], bool] | None = None) -> Verdict:
+    """Judge one SQL string. ``exists(name)`` tells whether an object exists (for CREATE OR REPLACE);
+    without it a replace is always held for approval."""
+    if _INVISIBLE.search(sql):
+        return Verdict("UNKNOWN", refused="invisible_characters", reason="the SQL holds invisible control characters")
+    verdict = _classify_text(sql, dialect, exists)
+    folded = unicodedata.normalize("NFKC", sql)
+    if folded != sql and not verdict.refused:
+        # Look-alike characters (full-width letters…) might be folded by some layer downstream: the
+        # stricter of the two readings wins.
+        other = _classify_text(folded, dialect, exists)
+        if (
+            other.refused
+            or _SEVERITY[other.needs] > _SEVERITY[verdict.needs]
+            or (other.approval and not verdict.approval)
+        ):
+            return other
+    return verdict
+
+
+def _classify_text(sql: str, dialect: Dialect, exists: Callable[[str], bool] | None) -> Verdict:
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    try:
+        parsed = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except SqlglotError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Verdict("UNPARSEABLE", refused="unparseable", reason=f"the SQL does not parse: {first}")
+    if not parsed:
+        return Verdict("EMPTY", refused="empty", reason="there is no statement in the SQL")
+    if len(parsed) > 1:
+        return Verdict(
+            "MULTIPLE",
+            refused="multi_statement",
+            reason=f"{len(parsed)} statements in one call: send exactly one statement per call",
+        )
+    return _judge(parsed[0], dialect, exists)
+
+
+def _judge(stmt: object, dialect: Dialect, exists: Callable[[str], bool] | None) -> Verdict:
+    from sqlglot import exp
+
+    assert isinstance(stmt, exp.Expr)
+    if isinstance(stmt, exp.Command):
+        return _judge_command(stmt)
+    kind = _statement_kind(stmt)
+    refused = _refused_anywhere(stmt, dialect)
+    if refused is not None:
+        return Verdict(kind, refused=refused[0], reason=refused[1])
+    if isinstance(stmt, (exp.Use, exp.Set, exp.Transaction, exp.Commit, exp.Rollback)) or (
+        isinstance(stmt, exp.Alter) and str(stmt.args.get("kind") or "").upper() == "SESSION"
+    ):
+        return Verdict(
+            kind,
+            refused="session",
+            reason="session changes (USE, SET, ALTER SESSION, transactions) are refused: the role, warehouse "
+            "and database come from the dbt profile target",
+        )
+    if isinstance(stmt, (exp.Grant, exp.Revoke)):
+        return Verdict(kind, needs="ddl", approval="privilege", reason="GRANT/REVOKE changes who may see data")
+    if isinstance(stmt, (exp.Drop, exp.TruncateTable)):
+        return Verdict(kind, needs="ddl", approval="destructive", reason=f"{kind} removes data", objects=_objects(stmt))
+    needs: Permission = "read"
+    approval, reason = "", ""
+    for node in stmt.walk():
+        if isinstance(node, (exp.Insert, exp.Merge, exp.MultitableInserts, exp.Copy, exp.LoadData)):
+            needs = _max(needs, "write")
+            if isinstance(node, exp.Insert) and node.args.get("overwrite"):
+                approval, reason = "destructive", "INSERT OVERWRITE replaces every row"
+        elif isinstance(node, (exp.Update, exp.Delete)):
+            needs = _max(needs, "write")
+            if node.args.get("where") is None:
+                approval = "no_where"
+                reason = f"{type(node).__name__.upper()} without WHERE changes every row"
+        elif isinstance(node, (exp.Create, exp.Alter, exp.Comment, exp.Undrop, exp.Into, exp.Refresh)):
+            needs = _max(needs, "ddl")
+        elif isinstance(node, exp.Drop):
+            needs = _max(needs, "ddl")
+            approval, reason = "destructive", "the statement drops part of an object"
+        elif isinstance(node, (exp.AlterRename, exp.SwapTable)):
+            approval, reason = "destructive", "renaming or swapping an object breaks what reads it"
+    if isinstance(stmt, exp.Create) and stmt.args.get("replace"):
+        name = _objects(stmt)[0] if _objects(stmt) else ""
+        if exists is None or not name or exists(name):
+            approval = "replace_existing"
+            reason = f"CREATE OR REPLACE of an existing object {name}".rstrip()
+    if needs == "read" and not isinstance(stmt, _read_types()):
+        return Verdict(kind, refused="unrecognised", reason=f"the guard does not recognise a {kind} statement")
+    return Verdict(
+        kind, needs=needs, approval=approval, reason=reason, objects=_objects(stmt) if needs != "read" else ()
+    )
+
+
+def _read_types() -> tuple[type, ...]:
+    from sqlglot import exp
+
+    return (exp.Query, exp.Values, exp.Show, exp.Describe, exp.Summarize)
+
+
+def _judge_command(stmt: object) -> Verdict:
+    """sqlglot falls back to an opaque Command for syntax it does not model; judge it by its keyword."""
+    from sqlglot import exp
+
+    assert isinstance(stmt, exp.Command)
+    keyword = str(stmt.this).upper()
+    rest = stmt.expression.name if isinstance(stmt.expression, exp.Expr) else str(stmt.expression or "")
+    if keyword in _READ_COMMANDS:
+        if keyword == "EXPLAIN" and re.match(r"\s*ANALYZE\b", rest, re.IGNORECASE):
+            # EXPLAIN ANALYZE runs the statement: judge what it runs.
+            return Verdict(keyword, refused="explain_analyze", reason="EXPLAIN ANALYZE executes the statement")
+        return Verdict(keyword)
+    if keyword in _SESSION_COMMANDS:
+        return Verdict(keyword, refused="session", reason=f"{keyword} changes the session and is refused")
+    if keyword in _FILE_COMMANDS:
+        return Verdict(keyword, refused="file_io", reason=f"{keyword} moves files or extensions and is refused")
+    if keyword in {"CALL", "EXECUTE"}:
+        return Verdict(
+            keyword,
+            needs="write",
+            approval="procedure",
+            reason=f"{keyword} runs code the guard cannot inspect",
+        )
+    if keyword in {"CREATE", "ALTER", "COMMENT"}:
+        if keyword == "ALTER" and re.match(r"\s*SESSION\b", rest, re.IGNORECASE):
+            return Verdict("ALTER", refused="session", reason="ALTER SESSION changes the session and is refused")
+        destructive = _DESTRUCTIVE_WORDS.search(rest)
+        replace = re.match(r"\s*OR\s+REPLACE\b", rest, re.IGNORECASE)
+        approval = "destructive" if destructive else ("replace_existing" if replace else "")
+        reason = f"{keyword} … {destructive.group(1).upper()}" if destructive else ""
+        return Verdict(
+            keyword, needs="ddl", approval=approval, reason=reason or ("CREATE OR REPLACE" if replace else "")
+        )
+    return Verdict(keyword, refused="unrecognised", reason=f"the guard does not recognise a {keyword} statement")
+
+
+def _refused_anywhere(stmt: object, dialect: Dialect) -> tuple[str, str] | None:
+    """File and stage I/O, session-changing system functions and non-read DuckDB pragmas, at any depth."""
+    from sqlglot import exp
+
+    assert isinstance(stmt, exp.Expr)
+    for node in stmt.walk():
+        if isinstance(node, (exp.Put, exp.Get, exp.Attach, exp.Detach, exp.Install, exp.Export, exp.Pragma)):
+            return "file_io", f"{type(node).__name__.upper()} touches files, extensions or settings and is refused"
+        if isinstance(node, exp.Copy) and _copies_to_location(node, dialect):
+            return "file_io", "COPY to or from a file or stage location is refused; load data through dbt seeds"
+        if type(node).__name__ in _FILE_EXPRESSIONS:
+            return "file_io", "reading files from SQL is refused"
+        if isinstance(node, exp.Func):
+            fname = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if fname in _FILE_FUNCTIONS and (dialect == "duckdb" or isinstance(node, exp.Anonymous)):
+                return "file_io", f"{fname}() reads files, other databases or SQL strings and is refused"
+            if fname.startswith("system$") and fname not in _SYSTEM_READERS:
+                return "system_function", f"{fname}() may change state and is refused"
+        if dialect == "duckdb" and isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            name = node.this.name
+            if "/" in name or "\\" in name or "." in name or ":" in name:
+                return "file_io", f"{name!r} reads a file (DuckDB replacement scan) and is refused"
+    return None
+
+
+def _copies_to_location(node: object, dialect: Dialect) -> bool:
+    from sqlglot import exp
+
+    assert isinstance(node, exp.Copy)
+    target = node.this
+    if not node.args.get("kind"):
+        return True  # COPY … TO: an unload to a file
+    text = target.sql(dialect=dialect) if isinstance(target, exp.Expr) else str(target)
+    return text.startswith(("@", "'")) or "://" in text
+
+
+def _statement_kind(stmt: object) -> str:
+    from sqlglot import exp
+
+    assert isinstance(stmt, exp.Expr)
+    names = {"TruncateTable": "TRUNCATE", "Union": "SELECT", "Except": "SELECT", "Intersect": "SELECT"}
+    name = type(stmt).__name__
+    return names.get(name, name.upper())
+
+
+def _objects(stmt: object) -> tuple[str, ...]:
+    from sqlglot import exp
+
+    assert isinstance(stmt, exp.Expr)
+    found: list[str] = []
+    targets: list[exp.Expr] = []
+    if isinstance(stmt, exp.Drop):
+        tables: list[Any] = stmt.args.get("tables") or []
+        targets = [t for t in tables if isinstance(t, exp.Expr)]
+    elif isinstance(stmt.this, exp.Expr):
+        targets = [stmt.this]
+    for target in targets:
+        table = target if isinstance(target, exp.Table) else target.find(exp.Table)
+        if isinstance(table, exp.Table):
+            found.append(".".join(p.name for p in table.parts))
+    return tuple(found)
+
+
+def _max(a: Permission, b: Permission) -> Permission:
+    return a if _SEVERITY[a] >= _SEVERITY[b] else b
+
+
+def enforce(
+    ctx: ToolContext,
+    sql: str,
+    dialect: Dialect,
+    *,
+    tool: str,
+    read_only: bool = False,
+    exists: Callable[[str], bool] | None = None,
+) -> Verdict:
+    """Raise :class:`GuardRefused` or :class:`~dacrew.errors.ApprovalRequired`, or return the verdict of
+    a statement this caller may run now."""
+    verdict = classify(sql, dialect, exists=exists)
+    if verdict.refused:
+        raise GuardRefused(f"{tool}: refused ({verdict.refused}): {verdict.reason}", rule=verdict.refused)
+    if read_only and not verdict.is_read:
+        raise GuardRefused(
+            f"{tool} runs reads only and this is a {verdict.statement} statement (needs {verdict.needs}): "
+            "use warehouse_execute, which applies your permissions",
+            rule="read_only",
+        )
+    if not ctx.can(verdict.needs):
+        held = ", ".join(sorted(ctx.permissions)) or "none"
+        who = f"agent {ctx.agent}" if ctx.agent else "a call without an agent"
+        raise GuardRefused(
+            f"{tool}: a {verdict.statement} statement needs the {verdict.needs} permission; {who} holds: {held}",
+            rule="permission",
+        )
+    if verdict.approval:
+        ctx.require_approval(
+            f"{tool}:{verdict.approval}",
+            f"{tool}: {verdict.reason or verdict.statement} — needs a person's approval",
+            {"tool": tool, "sql": sql, "dialect": dialect},
+        )
+    return verdict
