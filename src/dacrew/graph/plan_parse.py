@@ -192,6 +192,8 @@ class _Parser:
 
     def on_heading(self, level: int, text: str, line: int) -> None:
         self.current_field = ""
+        if level != 3 and _TASK_HEADING.match(text):
+            raise self.error(f"task heading {_snippet(text)} must be a level-3 heading ('### ')", line)
         if level == 1:
             self.task = None
             if not self.plan.feature:
@@ -217,9 +219,6 @@ class _Parser:
                     line,
                 )
             return
-        # A deeper heading inside a task is part of its text; elsewhere it changes nothing.
-        if self.task is None and _TASK_HEADING.match(text):
-            raise self.error(f"task heading {_snippet(text)} must be a level-3 heading ('### ')", line)
 
     def in_task_section(self) -> bool:
         """Under a ``## … Tasks`` phase heading every ``###`` heading must be a task."""

@@ -1,0 +1,148 @@
+"""The admission rule and the simulators built on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from dacrew.errors import UserError
+from dacrew.graph.plan_parse import parse_plan
+from dacrew.graph.plan_schedule import (
+    admit,
+    critical_path,
+    dependents,
+    files_overlap,
+    lower_bound,
+    simulate,
+    simulate_batches,
+    task_sort_key,
+    topological_order,
+)
+
+from .conftest import make_plan, template_text
+
+
+def test_natural_id_order() -> None:
+    assert sorted(["T10", "T2", "T1", "T002"], key=task_sort_key) == ["T1", "T002", "T2", "T10"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (["models/staging/"], ["models/staging/stg_*.sql"], True),
+        (["`models/staging/`"], ["`models/staging/_sources.yml`"], True),
+        (["tests/"], ["tests/integration/"], True),
+        (["Repository root"], ["anything/at/all.sql"], True),
+        (["config"], ["config/prod/"], True),
+        (["models/marts/dim_*.sql"], ["models/marts/fct_*.sql"], False),
+        (["models/staging/stg_*.sql"], ["models/staging/stg_orders.sql"], True),
+        (["models/staging/stg_*.sql"], ["models/staging/_sources.yml"], False),
+        (["models/*/x.sql"], ["models/staging/"], True),
+        (["models/*.sql"], ["models/staging/"], False),
+        (["tests/dashboard/"], ["tests/performance/"], False),
+        ([".env"], [".envrc"], False),
+        ([], ["models/"], False),
+    ],
+)
+def test_files_overlap(a: list[str], b: list[str], expected: bool) -> None:
+    assert files_overlap(a, b) is expected
+    assert files_overlap(b, a) is expected
+
+
+def test_non_parallel_task_runs_alone() -> None:
+    plan = make_plan(("T1", True, [], ["a/"]), ("T2", False, [], ["b/"]), ("T3", True, [], ["c/"]))
+    # T1 goes; T2 (no [P]) must wait for it, and while it waits T3 (higher id) may not start.
+    assert admit(plan, ["T3", "T2", "T1"], [], 4) == ["T1"]
+    assert admit(plan, ["T3", "T2"], ["T1"], 4) == []
+    assert admit(plan, ["T3", "T2"], [], 4) == ["T2"]
+    # Nothing starts while a non-[P] task runs.
+    assert admit(plan, ["T3"], ["T2"], 4) == []
+
+
+def test_lower_parallel_tasks_may_pass_a_waiting_exclusive_task() -> None:
+    plan = make_plan(("T1", True, [], ["a/"]), ("T2", True, [], ["b/"]), ("T3", False, [], ["c/"]))
+    assert admit(plan, ["T2", "T3"], ["T1"], 4) == ["T2"]
+
+
+def test_file_conflicts_and_slots() -> None:
+    plan = make_plan(
+        ("T1", True, [], ["models/staging/"]),
+        ("T2", True, [], ["models/staging/stg_a.sql"]),
+        ("T3", True, [], ["tableau/"]),
+        ("T4", True, [], ["orchestration/"]),
+        ("T5", True, [], ["docs/"]),
+    )
+    assert admit(plan, ["T1", "T2", "T3", "T4", "T5"], [], 4) == ["T1", "T3", "T4", "T5"]
+    assert admit(plan, ["T2", "T3", "T4", "T5"], ["T1"], 2) == ["T3"]
+    assert admit(plan, ["T2"], ["T1"], 4) == []
+    assert admit(plan, ["T2", "T5"], ["T3", "T4"], 2) == []
+    with pytest.raises(ValueError, match="max_parallel"):
+        admit(plan, ["T1"], [], 0)
+
+
+def test_dispatch_on_completion_beats_batches() -> None:
+    # DESIGN's measured DAG: A → {B 2.0, C 0.5, D 3.0}, E after C, F after B+E, G after F+D.
+    plan = make_plan(
+        ("A", False, [], ["a/"]),
+        ("B", True, ["A"], ["b/"]),
+        ("C", True, ["A"], ["c/"]),
+        ("D", True, ["A"], ["d/"]),
+        ("E", True, ["C"], ["e/"]),
+        ("F", True, ["B", "E"], ["f/"]),
+        ("G", False, ["F", "D"], ["g/"]),
+    )
+    durations = {"A": 0.5, "B": 2.0, "C": 0.5, "D": 3.0, "E": 1.0, "F": 0.8, "G": 0.5}
+    sim = simulate(plan, durations)
+    assert sim.start["E"] == pytest.approx(1.0)  # the moment C finishes, not when B and D do
+    assert sim.start["F"] == pytest.approx(2.5)
+    assert sim.makespan == pytest.approx(4.0)
+    assert sim.makespan == pytest.approx(lower_bound(plan, durations))
+    batches = simulate_batches(plan, durations)
+    assert batches.start["E"] == pytest.approx(3.5)
+    assert batches.makespan == pytest.approx(5.8)
+    assert critical_path(plan, durations) == (["A", "D", "G"], pytest.approx(4.0))
+
+
+def test_max_parallel_limits_concurrency() -> None:
+    plan = make_plan(*[(f"T{i}", True, [], [f"f{i}/"]) for i in range(1, 8)])
+    sim = simulate(plan, max_parallel=3)
+    assert sim.waves == [["T1", "T2", "T3"], ["T4", "T5", "T6"], ["T7"]]
+    assert sim.makespan == 3.0
+    at_once = max(sum(1 for t in sim.start if sim.start[t] <= x < sim.finish[t]) for x in (0.5, 1.5, 2.5))
+    assert at_once == 3
+
+
+def test_overlapping_parallel_tasks_are_serialised() -> None:
+    plan = make_plan(("T1", True, [], ["models/"]), ("T2", True, [], ["models/a.sql"]), ("T3", True, [], ["x/"]))
+    assert simulate(plan).waves == [["T1", "T3"], ["T2"]]
+
+
+def test_template_schedule_preview() -> None:
+    plan = parse_plan(template_text())
+    sim = simulate(plan)
+    assert sim.waves[:5] == [["T001"], ["T002"], ["T003"], ["T004", "T006", "T007"], ["T005"]]
+    assert sim.order[0] == "T001"
+    assert len(sim.order) == 18
+    for task in plan.tasks:
+        for dep in task.dependencies:
+            assert sim.finish[dep] <= sim.start[task.id]
+    assert topological_order(plan)[:4] == ["T001", "T002", "T003", "T004"]
+    assert dependents(plan, "T012") == {"T014", "T016", "T018"}
+    path, length = critical_path(plan)
+    assert path[0] == "T001"
+    assert path[-1] == "T018"
+    assert length == len(path)
+
+
+def test_cycle_is_refused() -> None:
+    plan = make_plan(("T1", False, ["T2"], []), ("T2", False, ["T1"], []))
+    with pytest.raises(UserError, match="dependency cycle: T1 → T2 → T1"):
+        simulate(plan)
+
+
+def test_wide_plan_simulates_fast() -> None:
+    n = 3000
+    plan = make_plan(("T0", False, [], ["setup/"]), *[(f"T{i}", True, ["T0"], [f"m/{i}.sql"]) for i in range(1, n)])
+    sim = simulate(plan, max_parallel=4)
+    assert len(sim.waves) == 1 + (n - 1 + 3) // 4
+    assert sim.makespan == 1 + (n - 1 + 3) // 4
+    assert lower_bound(plan, None, 4) == 1 + (n - 1) / 4
