@@ -95,3 +95,41 @@ def test_mixing_formats_is_an_error() -> None:
     text = "## A Tasks\n### T001: a\n**Owner**: dbt-expert\n**Acceptance**: ok\n\n## Other\n- [ ] T002 b\n"
     with pytest.raises(UserError, match=r"tasks.md:7: mixes task headings"):
         parse_plan(text)
+
+
+def _plan(tmp_path: Path, t2_deps: str, example: str = "") -> Path:
+    text = (
+        "# Data Analytics Tasks: Overlaps\n\n## Data Foundation Tasks\n\n"
+        "### T001: Staging [P]\n**Owner**: dbt-expert\n**Dependencies**: None\n"
+        "**Files**: `models/staging/`\n**Acceptance**: ok\n\n"
+        f"### T002: One model [P]\n**Owner**: dbt-expert\n**Dependencies**: {t2_deps}\n"
+        "**Files**: `models/staging/stg_orders.sql`\n**Acceptance**: ok\n\n"
+        "### T003: Docs [P]\n**Owner**: business-context\n**Dependencies**: None\n"
+        "**Files**: `documentation/`\n**Acceptance**: ok\n"
+    )
+    if example:
+        text += f"\n## Parallel Execution Examples\n\n### Together\n```bash\nTask run {example}\n```\n"
+    path = tmp_path / "tasks.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_overlapping_parallel_files_warn_only_when_independent(tmp_path: Path) -> None:
+    _, warnings = compile_plan(_plan(tmp_path, "None"))
+    assert [(w.line, w.message) for w in warnings] == [
+        (14, "[P] tasks T001 and T002 write overlapping Files; they will not run at the same time")
+    ]
+    _, warnings = compile_plan(_plan(tmp_path, "T001"))
+    assert warnings == []
+    with pytest.raises(UserError, match=r"tasks.md:14: \[P\] tasks T001 and T002"):
+        compile_plan(_plan(tmp_path, "None"), strict=True)
+
+
+def test_parallel_examples_checked_against_dependencies(tmp_path: Path) -> None:
+    _, warnings = compile_plan(_plan(tmp_path, "T001", example="T001 T002 T003 T009"))
+    assert [(w.line, w.message) for w in warnings] == [
+        (27, "parallel example names unknown task T009"),
+        (27, "parallel example runs T001, T002, T003 together, but T002 depends on T001"),
+    ]
+    _, warnings = compile_plan(_plan(tmp_path, "T001", example="T002 T003"))
+    assert warnings == []
