@@ -99,3 +99,15 @@ def test_cache_breakpoint_only_for_anthropic() -> None:
     cached = cache_system_prompt("You are dbt-expert.", "anthropic:claude-sonnet-5-5")
     assert cached.content == [{"type": "text", "text": "You are dbt-expert.", "cache_control": {"type": "ephemeral"}}]
     assert cache_system_prompt("plain", "openai:gpt-5").content == "plain"
+
+
+def test_factory_source_gives_each_task_its_own_model() -> None:
+    from dacrew.models.resolve import FactoryModelSource
+    from dacrew.testing import ScriptedChatModel, ai
+
+    scripts = {"T1": ScriptedChatModel(steps=[[ai("one")]]), "T2": ScriptedChatModel(steps=[[ai("two")]])}
+    source = FactoryModelSource(lambda agent, task, attempt: scripts[task])
+    assert source.chat_model("dbt-expert", "T2", 1).invoke([HumanMessage("x")]).content == "two"
+    assert source.model_name("dbt-expert") == "scripted"
+    assert source.describe() == "scripted models (built in code)"
+    scripts["T2"].assert_complete()

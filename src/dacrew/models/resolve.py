@@ -207,6 +207,30 @@ class ModelSource:
         return text
 
 
+class FactoryModelSource(ModelSource):
+    """A source whose models come from ``factory(agent, task_id, attempt)``: scripted models in tests
+    and evals, one per task, so that parallel tasks each follow their own script."""
+
+    def __init__(self, factory: Callable[[str, str, int], BaseChatModel], *, name: str = "scripted") -> None:
+        super().__init__(name)
+        self._factory = factory
+        self._name = name
+
+    def model_name(self, agent: str, agent_model: str | None = None) -> str:
+        return self._name
+
+    def chat_model(
+        self, agent: str, task_id: str, attempt: int, *, task_title: str = "", agent_model: str | None = None
+    ) -> BaseChatModel:
+        return self._factory(agent, task_id, attempt)
+
+    def check(self) -> None:
+        return None
+
+    def describe(self) -> str:
+        return f"{self._name} models (built in code)"
+
+
 def _describe_name(name: str, source: ModelSource) -> str:
     if name.startswith(REPLAY_PREFIX):
         cassette = source.cassette(name)
