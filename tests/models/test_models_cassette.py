@@ -117,3 +117,18 @@ def test_writer_round_trips_and_redacts(tmp_path: Path, monkeypatch: pytest.Monk
     assert turn.request_digest == request_digest(request)
     assert turn.request == ["human: go", "tools: "]
     assert cassette.tools[0].args == {"password": "***"}
+
+
+def test_writer_appends_to_an_existing_cassette_without_duplicating_turns(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    with CassetteWriter(path, source="recorded", model="m") as writer:
+        writer.model_turn("T1", 1, 0, AIMessage("first"))
+    with CassetteWriter(path, source="recorded", model="m") as writer:
+        writer.model_turn("T1", 1, 0, AIMessage("again after a resume"))
+        writer.model_turn("T1", 1, 1, AIMessage("second"))
+    cassette = load_cassette(path)
+    assert [(key, turn.response.content) for key, turn in sorted(cassette.turns.items())] == [
+        (("T1", 1, 0), "first"),
+        (("T1", 1, 1), "second"),
+    ]
+    assert path.read_text().count('"type": "header"') == 1

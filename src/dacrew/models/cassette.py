@@ -228,14 +228,23 @@ def request_summary(messages: Sequence[Any], tools: Sequence[Any] = ()) -> list[
 
 
 class CassetteWriter:
-    """Append model turns and tool records to a new cassette; secrets are redacted as written."""
+    """Append model turns and tool records to a cassette (a new one gets the header; an existing one
+    is appended to); secrets are redacted as written."""
 
     def __init__(self, path: Path | str, source: Literal["scripted", "recorded"] = "recorded", model: str = ""):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._handle = self.path.open("w", encoding="utf-8")
-        self._line(CassetteHeader(source=source, model=model, created=now_iso()).model_dump())
+        self._keys: set[tuple[str, int, int]] = set()
+        if self.path.exists() and self.path.stat().st_size > 0:
+            # Resuming a recording: keep what is there; a turn already recorded is not recorded twice.
+            self._keys = set(load_cassette(self.path).turns)
+            self._handle = self.path.open("a", encoding="utf-8")
+            if not self.path.read_bytes().endswith(b"\n"):
+                self._handle.write("\n")
+        else:
+            self._handle = self.path.open("w", encoding="utf-8")
+            self._line(CassetteHeader(source=source, model=model, created=now_iso()).model_dump())
 
     def _line(self, obj: dict[str, Any]) -> None:
         line = json.dumps(redact_obj(obj), ensure_ascii=False, default=str) + "\n"
@@ -255,7 +264,8 @@ class CassetteWriter:
         delay_s: float = 0.0,
     ) -> ModelTurn:
         """Record a response (an ``AIMessage`` or a ``TurnResponse``); with ``messages`` the turn gets
-        the request's digest and summary, otherwise it matches any request."""
+        the request's digest and summary, otherwise it matches any request. A key already in the
+        cassette is not written again."""
         body = response if isinstance(response, TurnResponse) else response_from_message(response)
         turn = ModelTurn(
             task=task,
@@ -266,6 +276,10 @@ class CassetteWriter:
             request_digest=request_digest(messages, tools) if messages is not None else None,
             request=request_summary(messages, tools) if messages is not None else None,
         )
+        with self._lock:
+            if turn.key in self._keys:
+                return turn
+            self._keys.add(turn.key)
         self._line(turn.model_dump(exclude_none=False))
         return turn
 
