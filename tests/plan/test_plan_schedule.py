@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dacrew.errors import UserError
+from dacrew.graph.plan_model import TaskPlan
 from dacrew.graph.plan_parse import parse_plan
 from dacrew.graph.plan_schedule import (
     admit,
@@ -146,3 +149,52 @@ def test_wide_plan_simulates_fast() -> None:
     assert len(sim.waves) == 1 + (n - 1 + 3) // 4
     assert sim.makespan == 1 + (n - 1 + 3) // 4
     assert lower_bound(plan, None, 4) == 1 + (n - 1) / 4
+
+
+@st.composite
+def _random_plans(draw: st.DrawFn) -> tuple[TaskPlan, dict[str, float], int]:
+    n = draw(st.integers(1, 14))
+    specs: list[tuple[str, bool, list[str], list[str]]] = []
+    for i in range(n):
+        deps = draw(st.lists(st.integers(0, max(0, i - 1)), max_size=min(i, 3), unique=True)) if i else []
+        files = draw(
+            st.lists(st.sampled_from(["models/", "models/a.sql", "tests/", "tableau/x.tds", "docs/"]), max_size=2)
+        )
+        specs.append((f"T{i + 1}", draw(st.booleans()), [f"T{d + 1}" for d in deps], files))
+    durations = {s[0]: draw(st.sampled_from([0.5, 1.0, 2.0, 3.0])) for s in specs}
+    return make_plan(*specs), durations, draw(st.integers(1, 4))
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=_random_plans())
+def test_simulation_keeps_every_rule(case: tuple[TaskPlan, dict[str, float], int]) -> None:
+    plan, durations, max_parallel = case
+    sim = simulate(plan, durations, max_parallel)
+    assert sorted(sim.order, key=task_sort_key) == [t.id for t in plan.tasks]
+    tasks = plan.by_id
+    for task in plan.tasks:
+        assert all(sim.finish[d] <= sim.start[task.id] for d in task.dependencies)
+    for a in plan.tasks:
+        together = [
+            b
+            for b in plan.tasks
+            if b.id != a.id and sim.start[b.id] < sim.finish[a.id] and sim.start[a.id] < sim.finish[b.id]
+        ]
+        if not a.parallel:
+            assert together == [], f"{a.id} (no [P]) ran alongside {[b.id for b in together]}"
+        assert all(not files_overlap(a.files, b.files) for b in together)
+        assert len(together) < max_parallel
+    assert sim.makespan >= lower_bound(plan, durations, max_parallel) - 1e-9
+    assert sim.makespan >= critical_path(plan, durations)[1] - 1e-9
+    # Admission never leaves the machine idle while a task is ready.
+    for instant in {0.0, *sim.finish.values()}:
+        busy = [t for t in sim.start if sim.start[t] <= instant < sim.finish[t]]
+        ready = [
+            t.id
+            for t in plan.tasks
+            if sim.start[t.id] > instant and all(sim.finish[d] <= instant for d in t.dependencies)
+        ]
+        assert busy or not ready, f"idle at {instant} with {ready} ready"
+    for wave in sim.waves:
+        assert wave == sorted(wave, key=task_sort_key)
+        assert all(tasks[t].parallel for t in wave) or len(wave) == 1
