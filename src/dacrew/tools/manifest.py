@@ -78,7 +78,7 @@ def _graph(manifest: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     parents: dict[str, list[str]] = {}
     children: dict[str, list[str]] = {}
     for uid, node in manifest.nodes.items():
-        ups = list(dict.fromkeys(node.depends_on.nodes))
+        ups = list(dict.fromkeys(getattr(node.depends_on, "nodes", None) or []))
         parents[uid] = ups
         for up in ups:
             children.setdefault(up, []).append(uid)

@@ -1,0 +1,248 @@
+"""The dbt toolset on a generated DuckDB project: per-node results, failing tests, compile errors,
+snapshots, freshness, docs, selection checks, approvals and the shared manifest."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import write_project
+from dacrew.errors import ApprovalRequired, GuardRefused, ToolError
+from dacrew.tools.base import ToolContext
+from dacrew.tools.dbt import (
+    DbtResult,
+    LsArgs,
+    RunArgs,
+    SelectArgs,
+    ShowArgs,
+    TargetArgs,
+    dbt_build,
+    dbt_compile,
+    dbt_docs_generate,
+    dbt_ls,
+    dbt_parse,
+    dbt_run,
+    dbt_show,
+    dbt_snapshot,
+    dbt_source_freshness,
+    dbt_test,
+)
+from dacrew.tools.dbt_select import validate_selector
+from dacrew.tools.manifest import ManifestArgs, dbt_manifest
+from dacrew.tools.warehouse import QueryArgs, warehouse_query
+
+
+def test_build_returns_one_result_per_node(shop_build: tuple[Path, DbtResult]) -> None:
+    _, result = shop_build
+    by_name = {n.name: n for n in result.nodes}
+    assert result.ok is False
+    assert result.success is False
+    for name in ("raw_customers", "raw_orders", "raw_payments", "stg_orders", "orders", "customers"):
+        assert by_name[name].status == "success", by_name[name]
+    assert by_name["customers_snapshot"].resource_type == "snapshot"
+    assert by_name["customers_snapshot"].status == "success"
+    failing = by_name["assert_every_customer_ordered"]
+    assert (failing.status, failing.failures, failing.resource_type) == ("fail", 1, "test")
+    assert by_name["unique_orders_order_id"].status == "pass"
+    assert result.summary["fail"] == 1
+    assert result.error is not None
+    assert "assert_every_customer_ordered" in result.error
+    assert all(n.execution_time >= 0 for n in result.nodes)
+
+
+def test_built_tables_hold_the_right_rows(shop_ctx: ToolContext) -> None:
+    out = warehouse_query(shop_ctx, QueryArgs(sql="select customer_id, number_of_orders from customers order by 1"))
+    assert out.rows == [[1, 2], [2, 1], [3, 2], [4, 0]]
+
+
+def test_selected_build_reuses_the_manifest_and_passes(shop_ctx: ToolContext) -> None:
+    result = dbt_build(shop_ctx, RunArgs(select="path:models/staging"))
+    assert result.ok
+    assert result.manifest_reused
+    assert {n.name for n in result.nodes if n.resource_type == "model"} == {
+        "stg_customers",
+        "stg_orders",
+        "stg_payments",
+    }
+    assert result.summary == {"success": 3, "pass": 5}
+
+
+def test_run_and_test(shop_ctx: ToolContext) -> None:
+    run = dbt_run(shop_ctx, RunArgs(select="orders"))
+    assert [(n.name, n.status) for n in run.nodes] == [("orders", "success")]
+    tested = dbt_test(shop_ctx, SelectArgs(select="customers"))
+    statuses = {n.name: (n.status, n.failures) for n in tested.nodes}
+    assert statuses["assert_every_customer_ordered"] == ("fail", 1)
+    assert not tested.ok
+
+
+def test_compile_returns_sql(shop_ctx: ToolContext) -> None:
+    result = dbt_compile(shop_ctx, SelectArgs(select="stg_orders"))
+    (node,) = [n for n in result.nodes if n.resource_type == "model"]
+    assert node.compiled_sql is not None
+    assert "raw_orders" in node.compiled_sql
+    assert "ref(" not in node.compiled_sql
+
+
+def test_show_previews_rows_and_guards_inline_sql(shop_ctx: ToolContext) -> None:
+    shown = dbt_show(shop_ctx, ShowArgs(select="customers", limit=2))
+    assert shown.columns[:2] == ["customer_id", "first_name"]
+    assert len(shown.rows) == 2
+    inline = dbt_show(shop_ctx, ShowArgs(inline="select count(*) as n from {{ ref('stg_orders') }}"))
+    assert inline.rows == [[5]]
+    with pytest.raises(GuardRefused):
+        dbt_show(shop_ctx, ShowArgs(inline="delete from {{ ref('stg_orders') }}"))
+    with pytest.raises(GuardRefused):
+        dbt_show(shop_ctx, ShowArgs(inline="select {{ run_query('drop table orders') }}"))
+
+
+def test_ls_and_lineage(shop_ctx: ToolContext) -> None:
+    listed = dbt_ls(shop_ctx, LsArgs(select="+customers", resource_type="model"))
+    assert {n.name for n in listed.nodes} == {"stg_customers", "stg_orders", "stg_payments", "orders", "customers"}
+    overview = dbt_manifest(shop_ctx, ManifestArgs())
+    assert {m.name for m in overview.models} >= {"orders", "customers"}
+    assert [s.name for s in overview.sources] == ["raw.raw_orders"]
+    lineage = dbt_manifest(shop_ctx, ManifestArgs(node="orders")).lineage
+    assert lineage is not None
+    assert set(lineage.parents) == {"model.shop.stg_orders", "model.shop.stg_payments"}
+    assert "seed.shop.raw_payments" in lineage.upstream
+    assert "model.shop.customers" in lineage.children
+    assert "test.shop.assert_every_customer_ordered" in lineage.downstream
+    with pytest.raises(ToolError, match="no node"):
+        dbt_manifest(shop_ctx, ManifestArgs(node="nope"))
+
+
+def test_snapshot_freshness_docs_and_parse(shop_ctx: ToolContext) -> None:
+    snap = dbt_snapshot(shop_ctx, SelectArgs())
+    assert [(n.name, n.status) for n in snap.nodes] == [("customers_snapshot", "success")]
+    fresh = dbt_source_freshness(shop_ctx, SelectArgs(select="source:raw"))
+    (node,) = fresh.nodes
+    assert node.unique_id == "source.shop.raw.raw_orders"
+    assert node.status == "warn"
+    docs = dbt_docs_generate(shop_ctx, TargetArgs())
+    assert docs.ok
+    assert docs.catalog_nodes >= 9
+    assert docs.index_path == "target/index.html"
+    parsed = dbt_parse(shop_ctx, TargetArgs())
+    assert parsed.counts["model"] == 5
+    assert parsed.counts["seed"] == 3
+    assert parsed.counts["snapshot"] == 1
+    assert parsed.counts["source"] == 1
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "+model",
+        "tag:nightly",
+        "path:models/staging",
+        "@orders",
+        "orders customers",
+        "tag:a,config.materialized:table",
+        "1+orders+2",
+        "state:modified+",
+        "test_type:generic",
+        "source:raw.orders+",
+        "models/marts/*",
+    ],
+)
+def test_selection_grammar_is_allowed(selector: str) -> None:
+    assert validate_selector(selector) == selector.split()
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "--full-refresh",
+        "orders --vars {x: 1}",
+        "orders -t prod",
+        "a,-b",
+        "a;b",
+        "$(rm -rf x)",
+        "orders\n--target",
+        "evil:x",
+    ],
+)
+def test_smuggled_flags_are_refused(selector: str) -> None:
+    with pytest.raises(ToolError):
+        validate_selector(selector)
+
+
+def test_full_refresh_and_other_targets_need_approval(shop_ctx: ToolContext, shop_dir: Path) -> None:
+    with pytest.raises(ApprovalRequired) as info:
+        dbt_build(shop_ctx, RunArgs(select="orders", full_refresh=True))
+    assert "--full-refresh" in info.value.message
+    with pytest.raises(ApprovalRequired) as other:
+        dbt_run(shop_ctx, RunArgs(select="raw_customers", target="prod"))
+    assert "prod" in other.value.message
+    shop_ctx.approved.add(other.value.digest)
+    # An approval covers its request only: the same target with another selection asks again.
+    with pytest.raises(ApprovalRequired):
+        dbt_run(shop_ctx, RunArgs(select="stg_orders", target="prod"))
+    assert not (shop_dir / "prod.duckdb").exists()
+
+
+@pytest.fixture(scope="module")
+def edit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_project(tmp_path_factory.mktemp("edit"))
+
+
+def test_compile_errors_are_reported(edit_dir: Path) -> None:
+    ctx = ToolContext(project_dir=edit_dir)
+    bad_sql = edit_dir / "models" / "bad_column.sql"
+    bad_sql.write_text("select no_such_column from {{ ref('raw_orders') }}\n")
+    seeded = dbt_build(ctx, RunArgs(select="raw_orders"))
+    assert seeded.ok
+    result = dbt_run(ctx, RunArgs(select="bad_column"))
+    (node,) = result.nodes
+    assert node.status == "error"
+    assert "no_such_column" in (node.message or "")
+    assert node.compiled_sql is not None
+    assert "no_such_column" in node.compiled_sql
+    broken = edit_dir / "models" / "broken.sql"
+    broken.write_text("select * from {{ ref('does_not_exist') }}\n")
+    try:
+        failed = dbt_build(ctx, RunArgs())
+        assert failed.ok is False
+        assert failed.nodes == []
+        assert failed.error is not None
+        assert "does_not_exist" in failed.error
+    finally:
+        broken.unlink()
+        bad_sql.unlink()
+
+
+def test_a_changed_project_is_parsed_again(edit_dir: Path) -> None:
+    ctx = ToolContext(project_dir=edit_dir)
+    before = {n.name for n in dbt_ls(ctx, LsArgs(resource_type="model")).nodes}
+    (edit_dir / "models" / "marts" / "fct_new.sql").write_text("select 1 as id\n")
+    after = dbt_ls(ctx, LsArgs(resource_type="model"))
+    assert {n.name for n in after.nodes} == before | {"fct_new"}
+
+
+def test_concurrent_calls_are_serialised(edit_dir: Path) -> None:
+    results: list[int] = []
+
+    def call() -> None:
+        ctx = ToolContext(project_dir=edit_dir)
+        results.append(len(dbt_ls(ctx, LsArgs(select="path:models/staging")).nodes))
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3
+    assert len(set(results)) == 1
+    assert results[0] > 0
+
+
+def test_dbt_project_dir_from_config(tmp_path: Path, shop_dir: Path) -> None:
+    outer = tmp_path / "feature"
+    shutil.copytree(shop_dir, outer / "warehouse", ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
+    (outer / "dacrew.yml").write_text("dbt:\n  project_dir: warehouse\n")
+    result = dbt_ls(ToolContext(project_dir=outer), LsArgs(select="orders", resource_type="model"))
+    assert [n.path for n in result.nodes] == ["models/marts/orders.sql"]

@@ -1,0 +1,94 @@
+"""The files sandbox: reads inside the project, writes inside the task's Files, no escapes, no secrets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dacrew.errors import GuardRefused, ToolError
+from dacrew.tools.base import ToolContext
+from dacrew.tools.files import ListArgs, PathArgs, WriteArgs, files_list, files_read, files_write
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "models" / "staging").mkdir(parents=True)
+    (root / "models" / "staging" / "stg_orders.sql").write_text("select 1\n")
+    (root / "profiles.yml").write_text("secret: hunter2\n")
+    (root / ".env").write_text("TOKEN=x\n")
+    (root / "keys").mkdir()
+    (root / "keys" / "deploy.pem").write_text("-----BEGIN-----\n")
+    (tmp_path / "outside.txt").write_text("outside\n")
+    return root
+
+
+def _ctx(root: Path, files: tuple[str, ...] = ("models/staging/",)) -> ToolContext:
+    return ToolContext(project_dir=root, agent="dbt-expert", task_id="T004", files=files)
+
+
+def test_read_and_list_inside_the_project(project: Path) -> None:
+    ctx = _ctx(project)
+    assert files_read(ctx, PathArgs(path="models/staging/stg_orders.sql")).content == "select 1\n"
+    listed = {e.path for e in files_list(ctx, ListArgs()).entries}
+    assert "models/staging/stg_orders.sql" in listed
+    assert not listed & {"profiles.yml", ".env", "keys/deploy.pem"}
+
+
+@pytest.mark.parametrize("path", ["profiles.yml", ".env", "keys/deploy.pem", "./profiles.yml", ".env.production"])
+def test_secrets_are_unreadable(project: Path, path: str) -> None:
+    (project / ".env.production").write_text("X=1\n")
+    with pytest.raises(GuardRefused) as info:
+        files_read(_ctx(project), PathArgs(path=path))
+    assert info.value.rule == "secret"
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [("../outside.txt", "parent_path"), ("models/../../outside.txt", "parent_path"), ("/etc/passwd", "absolute_path")],
+)
+def test_escapes_are_refused(project: Path, path: str, rule: str) -> None:
+    with pytest.raises(GuardRefused) as info:
+        files_read(_ctx(project), PathArgs(path=path))
+    assert info.value.rule == rule
+
+
+def test_symlink_escapes_are_refused(project: Path, tmp_path: Path) -> None:
+    os.symlink(tmp_path / "outside.txt", project / "models" / "link.txt")
+    os.symlink(tmp_path, project / "models" / "staging" / "up")
+    ctx = _ctx(project)
+    with pytest.raises(GuardRefused, match="symlink"):
+        files_read(ctx, PathArgs(path="models/link.txt"))
+    with pytest.raises(GuardRefused, match="symlink"):
+        files_write(ctx, WriteArgs(path="models/staging/up/evil.sql", content="x"))
+    assert not (tmp_path / "evil.sql").exists()
+
+
+def test_writes_only_inside_the_task_files(project: Path) -> None:
+    ctx = _ctx(project, ("models/staging/", "models/marts/fct_orders.sql"))
+    out = files_write(ctx, WriteArgs(path="models/staging/stg_payments.sql", content="select 2\n"))
+    assert (out.created, out.bytes_written) == (True, 9)
+    assert (project / "models/staging/stg_payments.sql").read_text() == "select 2\n"
+    files_write(ctx, WriteArgs(path="models/marts/fct_orders.sql", content="select 3\n"))
+    assert (project / "models/marts/fct_orders.sql").read_text() == "select 3\n"
+    with pytest.raises(GuardRefused) as info:
+        files_write(ctx, WriteArgs(path="models/marts/dim_customers.sql", content="x"))
+    assert info.value.rule == "outside_task_files"
+    with pytest.raises(GuardRefused, match="secrets"):
+        files_write(_ctx(project, ("repository root",)), WriteArgs(path="profiles.yml", content="x"))
+    assert (project / "profiles.yml").read_text() == "secret: hunter2\n"
+
+
+def test_without_a_task_nothing_is_written(project: Path) -> None:
+    ctx = ToolContext(project_dir=project)
+    with pytest.raises(GuardRefused) as info:
+        files_write(ctx, WriteArgs(path="models/staging/x.sql", content="x"))
+    assert info.value.rule == "no_task"
+    assert not (project / "models/staging/x.sql").exists()
+
+
+def test_missing_file_is_a_tool_error(project: Path) -> None:
+    with pytest.raises(ToolError, match="files_list"):
+        files_read(_ctx(project), PathArgs(path="models/nope.sql"))

@@ -1,0 +1,189 @@
+"""The SQL guard against an adversarial corpus, and its permission and approval rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dacrew.errors import ApprovalRequired, GuardRefused
+from dacrew.tools.base import ToolContext, request_digest
+from dacrew.tools.sql_guard import classify, enforce
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "snowflake-sql"
+
+READS = [
+    "SELECT 1",
+    "select * from orders where status = 'completed' order by 1 limit 5",
+    "WITH a AS (SELECT 1 AS x) SELECT x FROM a UNION ALL SELECT 2",
+    "SELECT 'DROP TABLE t; DELETE FROM t' AS harmless_text",
+    "SELECT 1 -- DROP TABLE t",
+    "SELECT /* ; DROP TABLE t; */ 1",
+    "SHOW TABLES",
+    "DESCRIBE TABLE orders",
+    "EXPLAIN SELECT * FROM orders",
+    "SELECT 1;",
+    "select count(*) from t qualify row_number() over (partition by a order by b) = 1",
+]
+
+# (sql, what the guard must never call it: a read)
+NOT_READS = [
+    "SELECT 1; DROP TABLE orders",
+    "SELECT 1 -- comment\n; DROP TABLE orders",
+    "SELECT 1 /* hide */; DELETE FROM orders",
+    "drop table orders",
+    "DrOp   TaBlE\n\torders",
+    "TRUNCATE TABLE orders",
+    "DELETE FROM orders",
+    "UPDATE orders SET amount = 0",
+    "INSERT INTO orders SELECT * FROM orders",
+    "INSERT OVERWRITE INTO orders SELECT 1",
+    "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+    "CREATE TABLE t2 AS SELECT * FROM orders",
+    "CREATE OR REPLACE TABLE orders AS SELECT 1 AS x",
+    "SELECT * INTO t2 FROM orders",
+    "COPY INTO orders FROM @my_stage",
+    "COPY INTO @my_stage FROM orders",
+    "WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d",
+    "GRANT SELECT ON TABLE orders TO ROLE analyst",
+    "REVOKE SELECT ON TABLE orders FROM ROLE analyst",
+    "EXECUTE IMMEDIATE 'DROP TABLE orders'",
+    "CALL cleanup()",
+    "PUT file:///tmp/x.csv @my_stage",
+    "GET @my_stage file:///tmp/",
+    "REMOVE @my_stage",
+    "USE ROLE ACCOUNTADMIN",
+    "SET x = 1",
+    "ALTER SESSION SET QUERY_TAG = 'x'",
+    "BEGIN",
+    "COMMIT",
+    "ALTER TABLE orders RENAME TO o2",
+    "ALTER TABLE orders ADD COLUMN c INT",
+    "UNDROP TABLE orders",
+    "\uff24\uff32\uff2f\uff30 TABLE orders",  # full-width letters
+    "DR\u041eP TABLE orders",  # a Cyrillic O
+    "SELECT 1\u200b; DROP TABLE orders",  # a zero-width space
+    "SELECT SYSTEM$CANCEL_ALL_QUERIES(1)",
+    "SELECT 1 FROM",
+    "",
+]
+
+DUCKDB_NOT_READS = [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM '/etc/passwd'",
+    'SELECT * FROM "data.csv"',
+    "SELECT * FROM query('DROP TABLE orders')",
+    "COPY orders TO 'out.csv'",
+    "ATTACH 'other.db'",
+    "INSTALL httpfs",
+    "PRAGMA enable_profiling",
+    "SELECT getenv('HOME')",
+    "EXPLAIN ANALYZE DELETE FROM orders",
+]
+
+
+@pytest.mark.parametrize("sql", READS)
+def test_reads_are_reads(sql: str) -> None:
+    for dialect in ("snowflake", "duckdb"):
+        verdict = classify(sql, dialect)
+        assert verdict.is_read, (dialect, verdict)
+
+
+@pytest.mark.parametrize("sql", NOT_READS)
+def test_nothing_destructive_or_smuggled_passes_as_read(sql: str) -> None:
+    for dialect in ("snowflake", "duckdb"):
+        verdict = classify(sql, dialect)
+        assert not verdict.is_read, (dialect, sql, verdict)
+
+
+@pytest.mark.parametrize("sql", DUCKDB_NOT_READS)
+def test_duckdb_file_access_is_refused(sql: str) -> None:
+    verdict = classify(sql, "duckdb")
+    assert verdict.refused, verdict
+
+
+@pytest.mark.parametrize(
+    ("sql", "rule"),
+    [
+        ("SELECT 1; SELECT 2", "multi_statement"),
+        ("SELECT 1 FROM", "unparseable"),
+        ("USE WAREHOUSE big", "session"),
+        ("PUT file:///x @s", "file_io"),
+        ("SELECT 1\u202e", "invisible_characters"),
+    ],
+)
+def test_refusal_rules(sql: str, rule: str) -> None:
+    assert classify(sql, "snowflake").refused == rule
+
+
+@pytest.mark.parametrize(
+    ("sql", "needs", "approval"),
+    [
+        ("INSERT INTO t VALUES (1)", "write", ""),
+        ("DELETE FROM t WHERE id = 1", "write", ""),
+        ("DELETE FROM t", "write", "no_where"),
+        ("UPDATE t SET a = 1", "write", "no_where"),
+        ("CREATE TABLE t (a INT)", "ddl", ""),
+        ("DROP TABLE t", "ddl", "destructive"),
+        ("TRUNCATE TABLE t", "ddl", "destructive"),
+        ("GRANT SELECT ON TABLE t TO ROLE r", "ddl", "privilege"),
+        ("CALL p()", "write", "procedure"),
+        ("ALTER TABLE t DROP COLUMN a", "ddl", "destructive"),
+        ("CREATE OR REPLACE VIEW v AS SELECT 1", "ddl", "replace_existing"),
+    ],
+)
+def test_permission_and_approval_rules(sql: str, needs: str, approval: str) -> None:
+    verdict = classify(sql, "snowflake")
+    assert (verdict.needs, verdict.approval, verdict.refused) == (needs, approval, "")
+
+
+def test_create_or_replace_of_a_new_object_needs_no_approval() -> None:
+    assert classify("CREATE OR REPLACE VIEW v AS SELECT 1", "duckdb", exists=lambda n: False).approval == ""
+    assert classify("CREATE OR REPLACE VIEW v AS SELECT 1", "duckdb", exists=lambda n: n == "v").approval
+
+
+def test_read_only_tool_points_at_warehouse_execute(tmp_path: Path) -> None:
+    ctx = ToolContext(project_dir=tmp_path, agent="dbt-expert", permissions=frozenset({"read", "write", "ddl"}))
+    with pytest.raises(GuardRefused, match="warehouse_execute") as info:
+        enforce(ctx, "INSERT INTO t VALUES (1)", "duckdb", tool="warehouse_query", read_only=True)
+    assert info.value.rule == "read_only"
+
+
+def test_permissions_refuse_then_approval_covers_only_its_request(tmp_path: Path) -> None:
+    reader = ToolContext(project_dir=tmp_path)
+    with pytest.raises(GuardRefused, match="needs the ddl permission"):
+        enforce(reader, "DROP TABLE t", "duckdb", tool="warehouse_execute")
+    ddl = ToolContext(project_dir=tmp_path, agent="snowflake-expert", permissions=frozenset({"read", "ddl"}))
+    with pytest.raises(GuardRefused, match="write permission"):
+        enforce(ddl, "INSERT INTO t VALUES (1)", "duckdb", tool="warehouse_execute")
+    with pytest.raises(ApprovalRequired) as info:
+        enforce(ddl, "DROP TABLE t", "duckdb", tool="warehouse_execute")
+    assert info.value.digest == request_digest(info.value.action, info.value.detail)
+    ddl.approved.add(info.value.digest)
+    assert enforce(ddl, "DROP TABLE t", "duckdb", tool="warehouse_execute").statement == "DROP"
+    with pytest.raises(ApprovalRequired):
+        enforce(ddl, "DROP TABLE other", "duckdb", tool="warehouse_execute")
+
+
+def _jsonl(name: str) -> list[dict[str, str]]:
+    path = FIXTURES / name
+    if not path.is_file():
+        pytest.skip("the shared SQL fixtures are not beside the project")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_analytics_query_is_allowed_as_read() -> None:
+    refused = [
+        q["id"] for q in _jsonl("read_only_analytics_queries.jsonl") if not classify(q["sql"], "snowflake").is_read
+    ]
+    assert refused == []
+
+
+def test_nothing_but_reads_in_the_corpus_passes_as_read() -> None:
+    leaks = [
+        q["sql"]
+        for q in _jsonl("snowflake_sql_corpus.jsonl")
+        if q["coarse_class"] not in {"read", "expression"} and classify(q["sql"], "snowflake").is_read
+    ]
+    assert leaks == []
