@@ -42,9 +42,10 @@ def secret_values() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-def redact_text(text: str) -> str:
-    """``text`` with every secret value and credential-looking pattern replaced by ``***``."""
-    for value in secret_values():
+def redact_text(text: str, secrets: list[str] | None = None) -> str:
+    """``text`` with every secret value and credential-looking pattern replaced by ``***``
+    (``secrets``: the values to mask, default :func:`secret_values` now)."""
+    for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
     for pattern, replacement in _PATTERNS:
@@ -52,11 +53,13 @@ def redact_text(text: str) -> str:
     return text
 
 
-def redact_obj(obj: Any) -> Any:
+def redact_obj(obj: Any, secrets: list[str] | None = None) -> Any:
     """A copy of ``obj`` (dicts, lists, tuples, strings, scalars) with secrets masked in every string;
     a string under a key named like a secret (``password``, ``api_key``…) is masked whole."""
+    if secrets is None:
+        secrets = secret_values()  # once per object, not once per string
     if isinstance(obj, str):
-        return redact_text(obj)
+        return redact_text(obj, secrets)
     if isinstance(obj, dict):
         mapping = cast(dict[Any, Any], obj)
         out: dict[Any, Any] = {}
@@ -64,9 +67,9 @@ def redact_obj(obj: Any) -> Any:
             if isinstance(key, str) and isinstance(value, str) and value and _SECRET_KEY.search(key):
                 out[key] = MASK
             else:
-                out[key] = redact_obj(value)
+                out[key] = redact_obj(value, secrets)
         return out
     if isinstance(obj, list | tuple):
-        items = [redact_obj(v) for v in cast(list[Any], obj)]
+        items = [redact_obj(v, secrets) for v in cast(list[Any], obj)]
         return items if isinstance(obj, list) else tuple(items)
     return obj
