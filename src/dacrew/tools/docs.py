@@ -1,0 +1,238 @@
+"""business-context's toolset: find and read the project's spec, plan and docs; write user guides,
+troubleshooting pages and training material under ``documentation/`` and ``training/``; record a
+stakeholder's sign-off so it lands in the task's finding and in ``documentation/sign-off.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dacrew.errors import ToolError
+from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+
+DOC_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
+DOC_ROOTS = ("docs", "documentation", "training", "specs")
+TOP_LEVEL_DOCS = ("spec.md", "tasks.md", "README.md", "plan.md", "requirements.md")
+SIGNOFF_FILE = "documentation/sign-off.md"
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9\-_]*$")
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_PLACEHOLDER_RE = re.compile(r"\[(?:FEATURE|DATE|TODO|TBD|NAME|[A-Z_]{3,})\]|\bTODO\b|\bTBD\b|\{\{[^}]*\}\}")
+MAX_READ_CHARS = 60_000
+
+
+def _inside(ctx: ToolContext, rel: str) -> Path:
+    root = ctx.project_dir.resolve()
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root):
+        raise ToolError(f"{rel}: only files inside the project can be read")
+    return path
+
+
+def _title(text: str, fallback: str) -> str:
+    for line in text.splitlines():
+        m = _HEADING_RE.match(line)
+        if m:
+            return m[2]
+    return fallback
+
+
+def _sections(text: str) -> list[tuple[int, str, int]]:
+    """(level, heading, line index) of every markdown heading outside code fences."""
+    found: list[tuple[int, str, int]] = []
+    fenced = False
+    for i, line in enumerate(text.splitlines()):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        m = None if fenced else _HEADING_RE.match(line)
+        if m:
+            found.append((len(m[1]), m[2], i))
+    return found
+
+
+# -- list ------------------------------------------------------------------------------------------
+class DocsListArgs(ToolArgs):
+    pass
+
+
+class DocInfo(BaseModel):
+    path: str
+    title: str
+    lines: int
+
+
+class DocsListResult(ToolResult):
+    documents: list[DocInfo]
+
+
+@tool("docs")
+def docs_list(ctx: ToolContext, args: DocsListArgs) -> DocsListResult:
+    """List the project's documents for business context: spec.md, tasks.md, README, and the markdown
+    under docs/, documentation/, training/ and specs/, each with its title."""
+    root = ctx.project_dir.resolve()
+    paths = [root / name for name in TOP_LEVEL_DOCS if (root / name).is_file()]
+    for folder in DOC_ROOTS:
+        if (root / folder).is_dir():
+            paths += sorted(p for p in (root / folder).rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
+    docs: list[DocInfo] = []
+    for path in paths:
+        if not path.resolve().is_relative_to(root):
+            continue  # a symlink out of the project
+        text = path.read_text(encoding="utf-8", errors="replace")
+        rel = path.relative_to(root).as_posix()
+        docs.append(DocInfo(path=rel, title=_title(text, rel), lines=text.count("\n") + 1))
+    return DocsListResult(documents=docs)
+
+
+# -- read ------------------------------------------------------------------------------------------
+class DocsReadArgs(ToolArgs):
+    path: str = Field(description="A document in the project, e.g. spec.md or docs/metrics.md.")
+    section: str | None = Field(
+        default=None, description="Only this section (a heading's text, case-insensitive), with its subsections."
+    )
+
+
+class DocsReadResult(ToolResult):
+    path: str
+    title: str
+    headings: list[str]
+    content: str
+    truncated: bool = False
+
+
+@tool("docs")
+def docs_read(ctx: ToolContext, args: DocsReadArgs) -> DocsReadResult:
+    """Read a document of the project (markdown or text), whole or one section by its heading. The
+    result lists the document's headings so you can ask for the section you need."""
+    path = _inside(ctx, args.path)
+    if path.suffix.lower() not in DOC_SUFFIXES:
+        raise ToolError(f"{args.path}: docs_read reads documents ({', '.join(sorted(DOC_SUFFIXES))}); use files_read")
+    if not path.is_file():
+        raise ToolError(f"{args.path}: no such document; docs_list shows them")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    sections = _sections(text)
+    content = text
+    if args.section is not None:
+        wanted = args.section.strip().lstrip("#").strip().lower()
+        match = next(((lvl, i) for lvl, h, i in sections if h.lower() == wanted), None)
+        if match is None:
+            names = ", ".join(h for _, h, _ in sections) or "none"
+            raise ToolError(f"{args.path} has no section {args.section!r} (headings: {names})")
+        level, start = match
+        end = next((i for lvl, _, i in sections if i > start and lvl <= level), None)
+        lines = text.splitlines()
+        content = "\n".join(lines[start:end])
+    truncated = len(content) > MAX_READ_CHARS
+    return DocsReadResult(
+        path=args.path,
+        title=_title(text, args.path),
+        headings=[("#" * lvl) + " " + h for lvl, h, _ in sections],
+        content=content[:MAX_READ_CHARS],
+        truncated=truncated,
+    )
+
+
+# -- write -----------------------------------------------------------------------------------------
+DocKind = Literal["user_guide", "troubleshooting", "reference", "training"]
+
+
+class DocsWriteArgs(ToolArgs):
+    kind: DocKind = Field(
+        description="user_guide, troubleshooting and reference go to documentation/; training to training/."
+    )
+    slug: str = Field(description="File name without .md, lowercase with - or _, e.g. customer-ltv-dashboard.")
+    title: str
+    content: str = Field(description="The markdown body (without the title heading).")
+    audience: str = Field(default="", description="Who it is for, e.g. 'finance analysts', shown under the title.")
+
+
+class DocsWriteResult(ToolResult):
+    path: str
+    lines: int
+    warnings: list[str] = Field(default_factory=list[str])
+
+
+def _writable(ctx: ToolContext, rel: str) -> Path:
+    if ctx.files and not ctx.may_write(rel):
+        raise ToolError(f"{rel} is outside this task's Files ({', '.join(ctx.files)})")
+    return ctx.project_dir / rel
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(text, encoding="utf-8")
+    staged.replace(path)
+
+
+@tool("docs", read_only=False)
+def docs_write(ctx: ToolContext, args: DocsWriteArgs) -> DocsWriteResult:
+    """Write a user guide, troubleshooting page or reference (documentation/<slug>.md) or training
+    material (training/<slug>.md), replacing the file if it exists. Warnings flag unfilled placeholders
+    (TODO, TBD, [FEATURE], {{…}}) and a troubleshooting page without symptom/cause/fix structure."""
+    if not _SLUG_RE.match(args.slug):
+        raise ToolError(f"{args.slug!r}: a slug is lowercase letters, digits, - and _ only")
+    body = args.content.strip()
+    if not body:
+        raise ToolError("the document has no content")
+    folder = "training" if args.kind == "training" else "documentation"
+    rel = f"{folder}/{args.slug}.md"
+    path = _writable(ctx, rel)
+    if _HEADING_RE.match(body.splitlines()[0]) and body.splitlines()[0].startswith("# "):
+        body = "\n".join(body.splitlines()[1:]).strip()  # the title heading is ours
+    head = f"# {args.title.strip()}\n\n" + (f"_For: {args.audience.strip()}_\n\n" if args.audience.strip() else "")
+    text = head + body + "\n"
+    warnings = [f"unfilled placeholder {m!r}" for m in sorted(set(_PLACEHOLDER_RE.findall(text)))]
+    if args.kind == "troubleshooting" and not re.search(r"(?im)^#+.*(symptom|problem|error)", text):
+        warnings.append("a troubleshooting page reads best as sections per symptom, each with cause and fix")
+    _write_atomic(path, text)
+    return DocsWriteResult(path=rel, lines=text.count("\n"), warnings=warnings)
+
+
+# -- sign-off --------------------------------------------------------------------------------------
+class SignoffArgs(ToolArgs):
+    stakeholder: str = Field(description="The person who decided, e.g. 'Dana Reyes'.")
+    role: str = Field(description="Their role, e.g. 'Head of Finance (metric owner)'.")
+    decision: Literal["approved", "approved_with_conditions", "changes_requested", "rejected"]
+    scope: str = Field(description="What was signed off, e.g. 'CLV metric definition v2 and the dashboard'.")
+    conditions: list[str] = Field(default_factory=list[str], description="Conditions or requested changes.")
+    source: str = Field(description="Where the decision came from, e.g. 'request_input answer', 'email of 3 May'.")
+
+
+class SignoffResult(ToolResult):
+    path: str
+    recorded_at: str
+    finding_section: str = Field(description="Put this block in your finding (complete_task details).")
+
+
+@tool("docs", read_only=False)
+def docs_record_signoff(ctx: ToolContext, args: SignoffArgs) -> SignoffResult:
+    """Record a stakeholder's sign-off decision, as the person gave it (ask them with request_input first;
+    never record a decision nobody made). Appends to documentation/sign-off.md and returns the block to
+    put in your finding under 'Stakeholder Sign-off'."""
+    if args.decision in {"approved_with_conditions", "changes_requested"} and not args.conditions:
+        raise ToolError(f"a decision of {args.decision} needs its conditions or requested changes listed")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    task = ctx.task_id or "(no task)"
+    lines = [
+        f"### {args.scope} — {args.decision.replace('_', ' ')}",
+        "",
+        f"- **Stakeholder**: {args.stakeholder} ({args.role})",
+        f"- **Decision**: {args.decision}",
+        f"- **When**: {now}",
+        f"- **Task**: {task}" + (f" (run {ctx.run_id})" if ctx.run_id else ""),
+        f"- **Source**: {args.source}",
+    ]
+    if args.conditions:
+        lines.append("- **Conditions**:")
+        lines += [f"  - {c}" for c in args.conditions]
+    block = "\n".join(lines) + "\n"
+    path = _writable(ctx, SIGNOFF_FILE)
+    existing = path.read_text(encoding="utf-8") if path.is_file() else "# Stakeholder sign-off\n"
+    _write_atomic(path, existing.rstrip("\n") + "\n\n" + block)
+    return SignoffResult(path=SIGNOFF_FILE, recorded_at=now, finding_section="## Stakeholder Sign-off\n\n" + block)
