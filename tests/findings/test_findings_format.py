@@ -4,6 +4,8 @@ import re
 from datetime import datetime
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from dacrew.errors import UserError
 from dacrew.findings.format import STATUSES, CheckResult, Finding, Usage, now_iso, parse, render
@@ -146,3 +148,41 @@ def test_statuses_follow_the_lifecycle() -> None:
 def test_usage_adds_up() -> None:
     total = Usage(input_tokens=1, output_tokens=2, usd=0.1) + Usage(input_tokens=10, cache_read_tokens=5, usd=0.2)
     assert total == Usage(input_tokens=11, output_tokens=2, cache_read_tokens=5, usd=0.3)
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")) | st.just("\n"), max_size=80)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    title=_text.filter(lambda t: "\n" not in t),
+    owner=st.sampled_from(["dbt-expert", "Parent Agent", ""]),
+    status=st.sampled_from(STATUSES),
+    artifacts=st.lists(_text, max_size=3),
+    summary=_text,
+    next_steps=_text,
+)
+def test_any_finding_round_trips(
+    title: str, owner: str, status: str, artifacts: list[str], summary: str, next_steps: str
+) -> None:
+    assume(
+        not any(
+            line.startswith("## ") or line.lstrip().startswith("```")
+            for line in (summary + "\n" + next_steps).splitlines()
+        )
+    )
+    finding = Finding(
+        task="T1",
+        title=title,
+        owner=owner,
+        status=status,  # type: ignore[arg-type]
+        artifacts=artifacts,
+        summary=summary,
+        next_steps=next_steps,
+    )
+    assert parse(render(finding), "x.md") == finding
+
+
+def test_a_dashes_line_inside_a_value_does_not_end_the_front_matter() -> None:
+    finding = Finding(task="T1", owner="a\n---\nb", artifacts=["x\n---\ny"])
+    assert parse(render(finding), "x.md") == finding

@@ -123,6 +123,12 @@ class Finding(BaseModel):
             return value.isoformat(timespec="milliseconds")
         return value
 
+    @field_validator(*(key for key, _ in SECTIONS), mode="after")
+    @classmethod
+    def _section_text(cls, value: str) -> str:
+        # What a file can hold: no surrounding blank space, "\n" line ends.
+        return "\n".join(value.strip().splitlines())
+
     def section(self, title: str) -> str:
         """The text of a section by its heading (``"Next Steps"``), or ``""``."""
         key = _SECTION_BY_TITLE.get(title.strip().lower())
@@ -169,7 +175,7 @@ def _split_front_matter(text: str, path: str) -> tuple[str, list[str], int]:
     if not lines or lines[0].strip() != "---":
         raise UserError("a finding starts with YAML front matter between --- lines", path=path, line=1)
     for index in range(1, len(lines)):
-        if lines[index].strip() == "---":
+        if lines[index].rstrip() == "---":
             return "\n".join(lines[1:index]), lines[index + 1 :], index + 2
     raise UserError("front matter is not closed with a --- line (a truncated file?)", path=path, line=1)
 
