@@ -237,3 +237,20 @@ def test_dry_run_with_the_real_dbt_toolset(shop_dir: Path, tmp_path: Path) -> No
         ValidateArgs(path="orchestration/pipelines/shop_daily.yml"),
     )
     assert bad.valid  # the real manifest knows stg_orders, stg_payments and marts.orders
+
+
+def test_the_example_in_the_orchestra_prompt_is_valid(tmp_path: Path) -> None:
+    from dacrew.agents.registry import load_agent
+
+    prompt = load_agent("orchestra-expert").prompt
+    example = prompt.split("```yaml\n", 1)[1].split("```", 1)[0]
+    lines = example.splitlines()
+    indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
+    text = "\n".join(line[indent:] for line in lines) + "\n"
+    (tmp_path / "orchestration/pipelines").mkdir(parents=True)
+    (tmp_path / "orchestration/pipelines/example.yml").write_text(text)
+    result = orchestra_validate_pipeline(
+        ToolContext(project_dir=tmp_path), ValidateArgs(path="orchestration/pipelines/example.yml")
+    )
+    assert result.valid, result.summary
+    assert result.tasks == ["dbt_build", "refresh_extract"]
