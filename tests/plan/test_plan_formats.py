@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ SPECKIT = """\
 - [ ] T004 [P] [US1] Build `models/staging/stg_orders.sql` and `models/staging/stg_payments.sql`
 - [ ] T005 [P] [US1] Pipeline skeleton in orchestration/pipelines/customer_ltv.yml
 - [ ] T006 [US1] Join payments in models/intermediate/int_order_payments.sql
-- [x] T007 [US2] Publish tableau/datasources/customer_ltv.tds
+- [x] T007 [US2] Publish tableau/datasources/customer_ltv.tds (depends on T004)
 
 ## Phase 3: Polish
 - [ ] T008 [P] Write documentation/customer_ltv.md
@@ -78,16 +79,18 @@ def test_speckit_owners_dependencies_and_phases() -> None:
     # A phase waits for the phases before it: the previous phase's last tasks.
     assert t["T004"].dependencies == ["T001", "T002", "T003"]
     assert t["T006"].dependencies == ["T001", "T002", "T003", "T005"]
-    assert t["T007"].dependencies == ["T001", "T002", "T003", "T006"]
+    # spec-kit's own "(depends on T004)" adds to the rules.
+    assert t["T007"].dependencies == ["T004", "T001", "T002", "T003", "T006"]
     assert t["T008"].dependencies == ["T004", "T007"]
     # No Acceptance in spec-kit lines, and none is required.
     assert [d for d in validate(plan) if d.severity == "error"] == []
 
 
-def test_speckit_malformed_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("line", ["- [ ] T0x2 broken", "- [ ] TXXX [P] Documentation updates in docs/"])
+def test_speckit_malformed_line(tmp_path: Path, line: str) -> None:
     path = tmp_path / "tasks.md"
-    path.write_text("# Tasks: x\n## Phase 1: Setup\n- [ ] T001 ok in models/a.sql\n- [ ] T0x2 broken\n")
-    with pytest.raises(UserError, match=r":4: malformed task line 'T0x2 broken'"):
+    path.write_text(f"# Tasks: x\n## Phase 1: Setup\n- [ ] T001 ok in models/a.sql\n{line}\n")
+    with pytest.raises(UserError, match=rf":4: malformed task line '{re.escape(line[6:16])}"):
         compile_plan(path)
 
 

@@ -30,7 +30,10 @@ from dacrew.graph.plan_model import (
 
 _TASK_ID = r"T\d+"
 _TASK_HEADING = re.compile(rf"^(?P<id>{_TASK_ID})\s*:\s*(?P<title>.*)$")
-_LOOKS_LIKE_TASK = re.compile(r"^(?:T\s*\d|Task\s+#?T?\d)", re.IGNORECASE)
+_LOOKS_LIKE_TASK = re.compile(r"^(?:T\s*\d|TX+\b|Task\s+#?T?\d)", re.IGNORECASE)
+_DEPENDS_ON = re.compile(
+    rf"\(\s*depends\s+on\s+(?P<ids>{_TASK_ID}(?:\s*(?:,|and|&)?\s*{_TASK_ID})*)\s*\)", re.IGNORECASE
+)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FIELD = re.compile(r"^\*\*(?P<name>[A-Za-z][A-Za-z -]*?):?\*\*\s*:?\s*(?P<value>.*)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(?P<text>.*)$")
@@ -408,12 +411,15 @@ class _Parser:
         if not title:
             raise self.error(f"task {task_id} has no description: expected '- [ ] {task_id} [P] Title'", line)
         phase = self.current_phase()
-        files = _paths_in(title)
+        explicit = _DEPENDS_ON.search(title)
+        files = _paths_in(_DEPENDS_ON.sub(" ", title))
         task = Task(
             id=task_id,
             title=title,
             phase=phase.title if phase else "",
             owners=_owners_from_paths(files),
+            # "(depends on T012, T013)", as spec-kit writes it, adds to the ordering rules below.
+            dependencies=_ID_TOKEN.findall(explicit.group("ids")) if explicit else [],
             parallel=parallel,
             files=files,
             line=line,
@@ -476,7 +482,7 @@ def _speckit_dependencies(tasks: list[tuple[Task, int]]) -> None:
         members = by_phase[phase_index]
         waited_on: set[str] = set()
         for position, task in enumerate(members):
-            deps = list(previous_sinks)
+            deps = [*task.dependencies, *previous_sinks]
             if not task.parallel and position > 0:
                 before = members[position - 1].id
                 deps.append(before)
