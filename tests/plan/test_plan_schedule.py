@@ -19,6 +19,7 @@ from dacrew.graph.plan_schedule import (
     simulate_batches,
     task_sort_key,
     topological_order,
+    with_phase_barriers,
 )
 
 from .conftest import make_plan, template_text
@@ -199,3 +200,15 @@ def test_simulation_keeps_every_rule(case: tuple[TaskPlan, dict[str, float], int
     for wave in sim.waves:
         assert wave == sorted(wave, key=task_sort_key)
         assert all(tasks[t].parallel for t in wave) or len(wave) == 1
+
+
+def test_phase_barriers() -> None:
+    plan = parse_plan(template_text())
+    gated = with_phase_barriers(plan)
+    assert plan.by_id["T007"].dependencies == ["T001"]  # the original is untouched
+    # Phase 1's last tasks are T002 and T003 (nothing in the phase waits for them).
+    assert gated.by_id["T007"].dependencies == ["T001", "T002", "T003"]
+    sim = simulate(gated)
+    last_setup = max(sim.finish[t] for t in ("T001", "T002", "T003"))
+    assert all(sim.start[t] >= last_setup for t in ("T004", "T005", "T006", "T007"))
+    assert sim.makespan >= simulate(plan).makespan

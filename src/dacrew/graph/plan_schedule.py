@@ -459,3 +459,21 @@ def lower_bound(plan: TaskPlan, durations: Mapping[str, float] | None = None, ma
     exclusive = sum(length[t.id] for t in plan.tasks if not t.parallel)
     shared = sum(length[t.id] for t in plan.tasks if t.parallel)
     return max(critical_path(plan, length)[1], exclusive + shared / max_parallel)
+
+
+def with_phase_barriers(plan: TaskPlan) -> TaskPlan:
+    """A copy of ``plan`` where phases are barriers (``gates: phases``): every task of a phase also
+    depends on the tasks of the phase before it. Only that phase's last tasks (those no other task of the
+    phase waits for) are added; the rest follow transitively, so the edge count stays small."""
+    gated = plan.model_copy(deep=True)
+    by_phase: dict[str, list[Task]] = {}
+    for task in gated.tasks:
+        by_phase.setdefault(task.phase, []).append(task)
+    previous: list[str] = []
+    for members in by_phase.values():
+        ids = {t.id for t in members}
+        waited_on = {d for t in members for d in t.dependencies if d in ids}
+        for task in members:
+            task.dependencies = list(dict.fromkeys([*task.dependencies, *previous]))
+        previous = [t.id for t in members if t.id not in waited_on]
+    return gated
