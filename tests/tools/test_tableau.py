@@ -197,3 +197,33 @@ def test_cli_publish_exit_codes(project: Path, fake: TableauFake) -> None:
     assert body["ok"] is False
     assert body["job"]["state"] == "Failed"
     assert SECRET not in ok.output + needs.output + failed.output
+
+
+def test_built_datasource_is_published_with_its_extract_as_tdsx(project: Path, fake: TableauFake) -> None:
+    import io
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    from test_tableau_local import MART_ROWS, make_project
+
+    from dacrew.tools.tableau_local import BuildArgs, tableau_build_datasource
+
+    make_project(project)
+    ctx = context(project)
+    built = tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
+    assert built.rows == MART_ROWS
+    result = tableau_publish_datasource(ctx, PublishArgs(file=built.tds, project="Analytics"))
+    assert result.ok
+    assert result.packaged_with_extract
+    (ds,) = fake.datasources.values()
+    assert ds.file_name == "customer_ltv.tdsx"
+    with zipfile.ZipFile(io.BytesIO(ds.content)) as bundle:
+        assert sorted(bundle.namelist()) == ["Data/Extracts/customer_ltv.hyper", "customer_ltv.tds"]
+        inner = ET.fromstring(bundle.read("customer_ltv.tds"))
+        hyper_bytes = bundle.read("Data/Extracts/customer_ltv.hyper")
+    conn = inner.find(".//connection[@class='hyper']")
+    assert conn is not None
+    assert conn.get("dbname") == "Data/Extracts/customer_ltv.hyper"
+    assert hyper_bytes == (project / built.hyper).read_bytes()
+    # the project's own .tds still points at the extract beside it
+    assert b"dbname='customer_ltv.hyper'" in (project / built.tds).read_bytes().replace(b'"', b"'")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -19,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import ApprovalRequired, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
-from dacrew.tools.tableau_local import tableau_build_datasource, tableau_check_fields
+from dacrew.tools.tableau_local import package_tdsx, tableau_build_datasource, tableau_check_fields
 
 __all__ = ["tableau_build_datasource", "tableau_check_fields"]  # registered with the rest of the toolset
 
@@ -194,6 +195,7 @@ class PublishResult(ToolResult):
     mode: str
     file: str
     datasource_id: str | None = None
+    packaged_with_extract: bool = False
     job: TableauJob | None = None
     timed_out: bool = False
     message: str
@@ -204,15 +206,16 @@ def tableau_publish_datasource(ctx: ToolContext, args: PublishArgs) -> PublishRe
     """Publish a data source file (.tds, .tdsx or .hyper) to Tableau as a background job and wait for it.
 
     mode CreateNew fails if a data source of that name exists in the project; Overwrite replaces it and
-    needs a person's approval. ok is false when the publish job failed or did not finish in time (then
-    follow it with tableau_job_status).
+    needs a person's approval. A .tds whose .hyper extract lies beside it (as tableau_build_datasource
+    writes them) is sent packaged with its extract as a .tdsx. ok is false when the publish job failed
+    or did not finish in time (then follow it with tableau_job_status).
     """
     path = _project_file(ctx, args.file)
     project = args.project or ctx.config.tableau.project
     name = args.name or path.stem
     server = _server(ctx)
     TSC = _tsc()
-
+    packaged: Path | None = None
     try:
         project_id = _project_id(server, project)
         existing = _find_datasource(server, name, project_id)
@@ -236,7 +239,9 @@ def tableau_publish_datasource(ctx: ToolContext, args: PublishArgs) -> PublishRe
                 },
             )
         item = TSC.DatasourceItem(project_id, name=name)
-        started = server.datasources.publish(item, str(path), args.mode, as_job=True)
+        with tempfile.TemporaryDirectory(prefix="dacrew-publish-") as tmp:
+            packaged = package_tdsx(path, Path(tmp)) if path.suffix.lower() == ".tds" else None
+            started = server.datasources.publish(item, str(packaged or path), args.mode, as_job=True)
         job, timed_out = _wait(ctx, server, started.id)
     except (ToolError, ApprovalRequired):
         raise
@@ -255,6 +260,7 @@ def tableau_publish_datasource(ctx: ToolContext, args: PublishArgs) -> PublishRe
         message = f"publish job {job.id} ended {job.state}" + (f": {notes}" if notes else "")
     return PublishResult(
         ok=job.state == "Success",
+        packaged_with_extract=packaged is not None,
         name=name,
         project=project,
         mode=args.mode,

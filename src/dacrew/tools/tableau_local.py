@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import uuid
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -355,6 +356,31 @@ def hyper_row_count(path: Path) -> int:
         return int(hconn.execute_scalar_query(f"SELECT COUNT(*) FROM {hapi.TableName('Extract', 'Extract')}"))
 
 
+def package_tdsx(tds: Path, out_dir: Path) -> Path | None:
+    """A .tdsx bundling ``tds`` with the .hyper extract it points at, or None if it has no local extract.
+
+    A .tds alone carries no data to a server: Tableau expects the extract inside the packaged file, at
+    ``Data/Extracts/<file>.hyper``, which is where the bundled .tds points.
+    """
+    try:
+        tree = ET.parse(tds)
+    except ET.ParseError as exc:
+        raise ToolError(f"{tds.name} is not valid XML: {exc}") from None
+    hyper_conn = tree.getroot().find(".//connection[@class='hyper']")
+    if hyper_conn is None:
+        return None
+    extract = (tds.parent / hyper_conn.get("dbname", "")).resolve()
+    if not extract.is_file():
+        return None
+    inner = f"Data/Extracts/{extract.name}"
+    hyper_conn.set("dbname", inner)
+    target = out_dir / f"{tds.stem}.tdsx"
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr(tds.name, ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True))
+        bundle.write(extract, inner)
+    return target
+
+
 # -- tools ------------------------------------------------------------------------------------------
 class BuildArgs(ToolArgs):
     table: str = Field(description="The mart to publish, e.g. analytics.fct_customer_ltv (schema.table).")
@@ -461,9 +487,10 @@ def _tds_fields(path: Path) -> tuple[dict[str, str], dict[str, str], str | None]
 
 @tool("tableau")
 def tableau_check_fields(ctx: ToolContext, args: CheckFieldsArgs) -> CheckFieldsResult:
-    """Check that a .tds describes its warehouse table: every column present with the right type, no
-    unknown field, every calculated field referring to existing fields, and (when the .tds has a .hyper
-    extract beside it) the extract holding as many rows as the table.
+    """Check that a .tds matches its warehouse table: columns, types, calculations and extract rows.
+
+    Every column present with the right type, no unknown field, every calculated field referring to
+    existing fields, and (when the .tds has its .hyper extract beside it) as many rows as the table.
 
     This only reads: ok is true; `matches` says whether everything agrees.
     """
