@@ -3,9 +3,14 @@ Names the model gives are parsed with sqlglot and only ever reach SQL as quoted 
 
 from __future__ import annotations
 
+import re
+
 from dacrew.errors import ToolError
 from dacrew.tools.warehouse_backend import Backend
 
+# One to three dot-separated parts, each a plain or a double-quoted identifier: nothing else reaches SQL.
+_PART = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_TABLE_NAME = re.compile(rf"^(?:{_PART}\.){{0,2}}{_PART}$")
 _SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
 
 
@@ -14,10 +19,12 @@ def split_table(wh: Backend, table: str) -> tuple[str | None, str, str]:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    try:
-        ref = exp.to_table(table.strip(), dialect=wh.dialect)
-    except SqlglotError:
-        ref = None
+    ref = None
+    if _TABLE_NAME.match(table.strip()):
+        try:
+            ref = exp.to_table(table.strip(), dialect=wh.dialect)
+        except SqlglotError:
+            ref = None
     if not isinstance(ref, exp.Table) or not ref.name or ref.args.get("alias") is not None:
         raise ToolError(f"{table!r} is not a table name: use name, schema.name or database.schema.name")
     return (ref.catalog or None, ref.db or wh.default_schema, ref.name)

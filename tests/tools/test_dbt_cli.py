@@ -1,0 +1,96 @@
+"""`dacrew tools call` on the dbt, warehouse and files toolsets: printed JSON and exit codes
+(0 success, 1 tool error or failed run, 2 invalid input, 3 refused or held for approval)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dacrew.cli import app
+
+
+def _call(project: Path, tool: str, args: dict[str, Any], *extra: str) -> tuple[int, Any, str]:
+    result = CliRunner().invoke(
+        app, ["tools", "call", tool, "--args", json.dumps(args), "--project-dir", str(project), *extra]
+    )
+    try:
+        body = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        body = None
+    return result.exit_code, body, result.stderr
+
+
+@pytest.fixture(scope="module")
+def cli_project(tmp_path_factory: pytest.TempPathFactory, shop_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("cli") / "shop"
+    shutil.copytree(shop_dir, root, ignore=shutil.ignore_patterns("target", "logs"))
+    return root
+
+
+def test_dbt_build_prints_per_node_results(cli_project: Path) -> None:
+    code, body, _ = _call(cli_project, "dbt_build", {"select": "path:models/staging"})
+    assert code == 0
+    assert body["ok"] is True
+    assert {n["name"] for n in body["nodes"] if n["resource_type"] == "model"} == {
+        "stg_customers",
+        "stg_orders",
+        "stg_payments",
+    }
+    assert all(n["status"] in {"success", "pass"} for n in body["nodes"])
+
+
+def test_a_failing_test_exits_1_with_the_result(cli_project: Path) -> None:
+    code, body, _ = _call(cli_project, "dbt_test", {"select": "customers"})
+    assert code == 1
+    assert body["ok"] is False
+    assert body["summary"]["fail"] == 1
+
+
+def test_warehouse_query_answers_and_refuses(cli_project: Path) -> None:
+    code, body, _ = _call(cli_project, "warehouse_query", {"sql": "select count(*) as n from orders"})
+    assert (code, body["rows"]) == (0, [[5]])
+    code, body, err = _call(cli_project, "warehouse_query", {"sql": "drop table orders"})
+    assert code == 3
+    assert body["status"] == "refused"
+    assert "warehouse_execute" in err
+    code, body, _ = _call(cli_project, "warehouse_query", {"sql": "select 1; delete from orders"})
+    assert (code, body["rule"]) == (3, "multi_statement")
+
+
+def test_without_an_agent_execute_is_read_only(cli_project: Path) -> None:
+    code, body, _ = _call(cli_project, "warehouse_execute", {"sql": "create table t (id int)"})
+    assert (code, body["rule"]) == (3, "permission")
+
+
+def test_agent_permissions_and_approvals(cli_project: Path) -> None:
+    code, body, _ = _call(
+        cli_project, "warehouse_execute", {"sql": "create table cli_notes (id int)"}, "--agent", "dbt-expert"
+    )
+    assert (code, body["statement"]) == (0, "CREATE")
+    code, body, _ = _call(cli_project, "warehouse_execute", {"sql": "drop table cli_notes"}, "--agent", "dbt-expert")
+    assert code == 3
+    assert body["status"] == "needs_approval"
+    assert body["digest"].startswith("sha256:")
+    code, body, _ = _call(
+        cli_project, "warehouse_execute", {"sql": "insert into orders values (9)"}, "--agent", "snowflake-expert"
+    )
+    assert (code, body["rule"]) == (3, "permission")
+    code, body, _ = _call(cli_project, "dbt_build", {"select": "orders", "full_refresh": True}, "--agent", "dbt-expert")
+    assert (code, body["status"]) == (3, "needs_approval")
+
+
+def test_errors_and_bad_input(cli_project: Path) -> None:
+    code, body, _ = _call(cli_project, "warehouse_describe", {"table": "no_such_table"})
+    assert (code, body["status"]) == (1, "error")
+    code, _, err = _call(cli_project, "dbt_build", {"select": "orders", "bogus": 1})
+    assert code == 2
+    assert "bogus" in err
+    code, body, _ = _call(cli_project, "dbt_ls", {"select": "orders --full-refresh"})
+    assert (code, body["status"]) == (1, "error")
+    code, body, _ = _call(cli_project, "files_read", {"path": "profiles.yml"})
+    assert (code, body["rule"]) == (3, "secret")
