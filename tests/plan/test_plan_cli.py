@@ -100,6 +100,22 @@ def test_random_bytes_never_escape(tmp_path: Path, data: bytes) -> None:
     _assert_clean(["plan", "validate", str(path)])
 
 
+_MARKDOWNISH = st.lists(
+    st.sampled_from(
+        [*"#*`[]-:()T0123P \n\t→x,.|", "**Owner**: ", "### T1: ", "\n## A Tasks\n", "**Acceptance**: ok\n"]
+    ),
+    max_size=120,
+).map("".join)
+
+
+@_FUZZ
+@given(text=st.one_of(_MARKDOWNISH, st.text(max_size=200)))
+def test_random_text_never_escapes(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.md"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    _assert_clean(["plan", "show", str(path), "--format", "mermaid"])
+
+
 _SNIPPETS = [
     "### T001: X",
     "### T0",
