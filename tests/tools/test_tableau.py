@@ -99,6 +99,7 @@ def test_failing_publish_job_returns_ok_false_with_notes(project: Path, fake: Ta
     assert result.job is not None
     assert result.job.state == "Failed"
     assert "simulated failure" in result.message
+    assert result.datasource_id is None
     assert fake.datasources == {}
 
 

@@ -247,7 +247,8 @@ def tableau_publish_datasource(ctx: ToolContext, args: PublishArgs) -> PublishRe
         raise
     except Exception as exc:
         raise _tableau_errors(exc) from None
-    ds_id = job.datasource_id or (existing.id if existing is not None else None)
+    # Only a successful job leaves a data source behind: a failed one names what it did not create.
+    ds_id = (job.datasource_id or (existing.id if existing is not None else None)) if job.state == "Success" else None
     if job.state == "Success" and ds_id is None:
         found = _find_datasource(server, name, project_id)
         ds_id = found.id if found is not None else None
