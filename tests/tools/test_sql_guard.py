@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dacrew.errors import ApprovalRequired, GuardRefused
 from dacrew.tools.base import ToolContext, request_digest
-from dacrew.tools.sql_guard import classify, enforce
+from dacrew.tools.sql_guard import Dialect, classify, enforce
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "snowflake-sql"
 
@@ -187,3 +189,30 @@ def test_nothing_but_reads_in_the_corpus_passes_as_read() -> None:
         if q["coarse_class"] not in {"read", "expression"} and classify(q["sql"], "snowflake").is_read
     ]
     assert leaks == []
+
+
+_DESTRUCTIVE = [
+    "DROP TABLE orders",
+    "DELETE FROM orders",
+    "TRUNCATE TABLE orders",
+    "UPDATE orders SET amount = 0",
+    "INSERT INTO orders SELECT * FROM orders",
+    "GRANT SELECT ON TABLE orders TO ROLE r",
+    "CREATE TABLE x AS SELECT 1",
+]
+
+
+@given(
+    base=st.sampled_from(_DESTRUCTIVE),
+    flips=st.lists(st.booleans(), min_size=64, max_size=64),
+    gap=st.sampled_from([" ", "\t", "\n", "  \r\n ", " /* SELECT */ ", " -- x\n"]),
+    prefix=st.sampled_from(["", "SELECT 1; ", "/* read */ ", "-- SELECT 1\n"]),
+    dialect=st.sampled_from(["snowflake", "duckdb"]),
+)
+@settings(max_examples=150, deadline=None)
+def test_case_whitespace_and_comment_tricks_never_read(
+    base: str, flips: list[bool], gap: str, prefix: str, dialect: Dialect
+) -> None:
+    cased = "".join(c.swapcase() if flip else c for c, flip in zip(base, flips * 2, strict=False))
+    sql = prefix + gap.join(cased.split(" "))
+    assert not classify(sql, dialect).is_read, sql

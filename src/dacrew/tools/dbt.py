@@ -122,8 +122,10 @@ def _run(ctx: ToolContext, command: str, args: SelectArgs, *, with_sql: bool = F
 
 @tool("dbt", read_only=False)
 def dbt_build(ctx: ToolContext, args: RunArgs) -> DbtResult:
-    """Build the selected nodes in DAG order — seeds, models, snapshots and their tests — and return one
-    result per node (status, time, test failures, message). A failing test fails the result (ok=false)."""
+    """Build the selected seeds, models, snapshots and tests in DAG order, one result per node.
+
+    Each node has its status, time, test failures and message; a failing test fails the result (ok=false).
+    """
     return _run(ctx, "build", args)
 
 
@@ -147,15 +149,19 @@ def dbt_snapshot(ctx: ToolContext, args: SelectArgs) -> DbtResult:
 
 @tool("dbt")
 def dbt_compile(ctx: ToolContext, args: SelectArgs) -> DbtResult:
-    """Compile the selected nodes to SQL without running them; each node carries its `compiled_sql`,
-    and a failure carries dbt's error."""
+    """Compile the selected nodes to SQL without running them.
+
+    Each node carries its `compiled_sql`; a failure carries dbt's error.
+    """
     return _run(ctx, "compile", args, with_sql=True)
 
 
 @tool("dbt")
 def dbt_source_freshness(ctx: ToolContext, args: SelectArgs) -> DbtResult:
-    """Check source freshness against the `freshness` and `loaded_at_field` in your sources YAML
-    (select with `source:name`); status pass, warn or error per source table."""
+    """Check source freshness: status pass, warn or error per source table.
+
+    Uses the `freshness` and `loaded_at_field` of your sources YAML; select with `source:name`.
+    """
     return _run(ctx, "source freshness", args)
 
 

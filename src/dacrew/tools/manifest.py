@@ -115,9 +115,11 @@ def _find(manifest: Any, ref: str) -> Any:
 
 @tool("dbt")
 def dbt_manifest(ctx: ToolContext, args: ManifestArgs) -> ManifestResult:
-    """Read the dbt project's manifest: without `node`, its models, sources, seeds, snapshots and tests;
-    with `node`, that node's details and its lineage (direct parents/children and everything up- and
-    downstream)."""
+    """Read the dbt project's manifest: what it holds, or one node's lineage.
+
+    Without `node`: its models, sources, seeds, snapshots and tests. With `node`: that node's details and
+    its lineage (direct parents and children, and everything up- and downstream).
+    """
     from dacrew.tools.dbt_invoke import ParseFailed, parsed_manifest
     from dacrew.tools.dbt_profiles import locate
 

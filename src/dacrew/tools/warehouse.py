@@ -84,8 +84,9 @@ class ExecuteResult(ToolResult):
 
 @tool("warehouse", read_only=False)
 def warehouse_execute(ctx: ToolContext, args: ExecuteArgs) -> ExecuteResult:
-    """Run one SQL statement that changes the warehouse (INSERT, UPDATE, MERGE, CREATE, ALTER…) with your
-    permissions: `write` for data changes, `ddl` for objects.
+    """Run one SQL statement that changes the warehouse, with your permissions.
+
+    `write` for data changes (INSERT, UPDATE, DELETE, MERGE), `ddl` for objects (CREATE, ALTER…).
 
     Held for a person's approval: DROP, TRUNCATE, CREATE OR REPLACE of an existing object, DELETE/UPDATE
     without WHERE, GRANT/REVOKE, CALL, EXECUTE IMMEDIATE. Refused: several statements in one call, session
@@ -183,8 +184,10 @@ _NO_MINMAX = ("STRUCT", "MAP", "LIST", "[]", "VARIANT", "OBJECT", "ARRAY", "BLOB
 
 @tool("warehouse")
 def warehouse_profile(ctx: ToolContext, args: ProfileArgs) -> ProfileResult:
-    """Profile a table: row count, and per column the NULL count and share, distinct count and min/max;
-    with `timestamp_column`, the latest timestamp and its age in hours (freshness)."""
+    """Profile a table: row count, NULLs, distinct values, min/max per column, and freshness.
+
+    With `timestamp_column`, the latest timestamp and its age in hours.
+    """
     from sqlglot import exp
 
     wh = backend(ctx)
@@ -275,8 +278,10 @@ class TimedResult(ToolResult):
 
 @tool("warehouse")
 def warehouse_timed_query(ctx: ToolContext, args: SqlArgs) -> TimedResult:
-    """Run one read-only statement to the end and report how long it took (ms) and how many rows it gave,
-    with the first 10 rows — to compare query shapes or check a performance target."""
+    """Time one read-only statement: elapsed ms to run it and fetch every row, the row count, 10 rows.
+
+    Use it to compare query shapes or check a performance target.
+    """
     wh = backend(ctx)
     enforce(ctx, args.sql, wh.dialect, tool="warehouse_timed_query", read_only=True)
     start = time.perf_counter()

@@ -96,9 +96,10 @@ def _check_policy(match: re.Match[str]) -> None:
 
 @tool("warehouse", read_only=False)
 def warehouse_apply_ddl(ctx: ToolContext, args: DdlArgs) -> DdlResult:
-    """Apply Snowflake-only DDL — clustering keys, search optimisation, row access policies, materialized
-    views, grants — validated first. Needs the ddl permission; GRANT/REVOKE and replacing an existing
-    object need a person's approval.
+    """Apply Snowflake-only DDL: clustering keys, search optimisation, row access policies, grants…
+
+    Also materialized views. Validated first; needs the ddl permission; GRANT/REVOKE and replacing an
+    existing object need a person's approval.
 
     On Snowflake the statement runs. On the embedded DuckDB warehouse it cannot: it is recorded in
     snowflake/planned_ddl.sql for the Snowflake deployment, and the result says planned, not applied.
