@@ -180,3 +180,19 @@ def test_cli_exit_codes(project: Path, fake: OrchestraFake) -> None:
     code, out = call("orchestra_start_pipeline", {"pipeline": "customer_ltv_daily", "environment": "prod"})
     assert code == 3, out
     assert KEY not in out
+
+
+def test_5xx_is_retried_with_backoff(project: Path, fake: OrchestraFake) -> None:
+    fake.server_errors = 2
+    report = orchestra_run_status(
+        context(project),
+        RunIdArgs(
+            run_id=orchestra_start_pipeline(
+                context(project), StartArgs(pipeline="customer_ltv_daily", environment="dev", wait=False)
+            ).run_id
+        ),
+    )
+    assert report.status == "CREATED"
+    starts = [p for m, p, _, _ in fake.requests if p.endswith("/start")]
+    assert len(starts) == 3  # two 503s, then the start that counted
+    assert len(fake.runs) == 1

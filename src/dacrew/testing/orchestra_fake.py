@@ -64,7 +64,8 @@ class OrchestraFake:
 
     ``pipelines`` maps an alias to its final status (SUCCEEDED, WARNING or FAILED). A run answers
     CREATED on its first status poll, RUNNING for ``running_polls`` polls, then its final status.
-    ``rate_limit`` makes the next N requests answer 429 with ``Retry-After: retry_after``;
+    ``rate_limit`` makes the next N requests answer 429 with ``Retry-After: retry_after``, and
+    ``server_errors`` the next N answer 503 (no Retry-After);
     ``delay_s`` makes every answer that slow (to test client timeouts). ``requests`` records
     ``(method, path, query, json body)``; ``runs`` holds the runs by id.
     """
@@ -77,6 +78,7 @@ class OrchestraFake:
         running_polls: int = 1,
         rate_limit: int = 0,
         retry_after: float = 0,
+        server_errors: int = 0,
         delay_s: float = 0.0,
     ) -> None:
         self.api_key = api_key
@@ -85,6 +87,7 @@ class OrchestraFake:
         self.running_polls = running_polls
         self.rate_limit = rate_limit
         self.retry_after = retry_after
+        self.server_errors = server_errors
         self.delay_s = delay_s
         self.runs: dict[str, FakeRun] = {}
         self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
@@ -204,6 +207,10 @@ class _Handler(BaseHTTPRequestHandler):
             fake.requests.append((method, parsed.path, query, body))
             if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                 self._json(401, {"detail": "Invalid API key"})
+                return
+            if fake.server_errors > 0:
+                fake.server_errors -= 1
+                self._json(503, {"detail": "Service temporarily unavailable"})
                 return
             if fake.rate_limit > 0:
                 fake.rate_limit -= 1
