@@ -77,6 +77,7 @@ DUCKDB_NOT_READS = [
     'SELECT * FROM "data.csv"',
     "SELECT * FROM query('DROP TABLE orders')",
     "COPY orders TO 'out.csv'",
+    "COPY orders FROM 'in.csv'",
     "ATTACH 'other.db'",
     "INSTALL httpfs",
     "PRAGMA enable_profiling",
@@ -112,6 +113,8 @@ def test_duckdb_file_access_is_refused(sql: str) -> None:
         ("SELECT 1 FROM", "unparseable"),
         ("USE WAREHOUSE big", "session"),
         ("PUT file:///x @s", "file_io"),
+        ("COPY INTO orders FROM 's3://bucket/x'", "file_io"),
+        ("LIST @my_stage", "unrecognised"),
         ("SELECT 1\u202e", "invisible_characters"),
     ],
 )
@@ -123,6 +126,7 @@ def test_refusal_rules(sql: str, rule: str) -> None:
     ("sql", "needs", "approval"),
     [
         ("INSERT INTO t VALUES (1)", "write", ""),
+        ("COPY INTO t FROM @my_stage", "write", ""),
         ("DELETE FROM t WHERE id = 1", "write", ""),
         ("DELETE FROM t", "write", "no_where"),
         ("UPDATE t SET a = 1", "write", "no_where"),

@@ -297,14 +297,22 @@ def _refused_anywhere(stmt: object, dialect: Dialect) -> tuple[str, str] | None:
 
 
 def _copies_to_location(node: object, dialect: Dialect) -> bool:
+    """COPY to a file (an unload), or from anything but a named Snowflake stage (local files, URLs)."""
     from sqlglot import exp
 
     assert isinstance(node, exp.Copy)
-    target = node.this
     if not node.args.get("kind"):
         return True  # COPY … TO: an unload to a file
+    target = node.this
     text = target.sql(dialect=dialect) if isinstance(target, exp.Expr) else str(target)
-    return text.startswith(("@", "'")) or "://" in text
+    if text.startswith(("@", "'")) or "://" in text:
+        return True
+    sources: list[Any] = node.args.get("files") or []
+    for source in sources:
+        shown = source.sql(dialect=dialect) if isinstance(source, exp.Expr) else str(source)
+        if dialect == "duckdb" or not shown.startswith("@"):
+            return True
+    return False
 
 
 def _statement_kind(stmt: object) -> str:
