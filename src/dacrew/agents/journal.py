@@ -1,0 +1,62 @@
+"""The side-effect journal of one task attempt: every model response and every tool result, in order.
+
+A task that was interrupted or killed restarts from its top (LangGraph re-runs it); the loop then
+replays the journal instead of asking the model again or repeating a tool's side effect. An entry is
+appended (and fsynced) right after the call it records, before the loop acts on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from dacrew.findings.redact import redact_obj
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._models: dict[str, dict[str, Any]] = {}
+        self._tools: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            for raw in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue  # a torn last line after kill -9: that call is simply made again
+                key = str(entry.get("key", ""))
+                (self._models if entry.get("kind") == "model" else self._tools)[key] = entry
+
+    def model(self, key: str) -> dict[str, Any] | None:
+        return self._models.get(key)
+
+    def tool(self, key: str) -> dict[str, Any] | None:
+        return self._tools.get(key)
+
+    def record_model(self, key: str, message: dict[str, Any]) -> None:
+        self._append({"kind": "model", "key": key, "message": message}, self._models)
+
+    def record_tool(self, key: str, content: str, status: str, *, approvals: int = 0) -> None:
+        entry = {"kind": "tool", "key": key, "content": content, "status": status, "approvals": approvals}
+        self._append(entry, self._tools)
+
+    @property
+    def replayed(self) -> int:
+        return len(self._models) + len(self._tools)
+
+    def _append(self, entry: dict[str, Any], index: dict[str, dict[str, Any]]) -> None:
+        entry = redact_obj(entry)
+        line = (json.dumps(entry, default=str) + "\n").encode("utf-8")
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            index[str(entry["key"])] = entry

@@ -1,0 +1,262 @@
+"""``dacrew run``, ``dacrew resume`` and ``dacrew status``."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+IGNORED_ON_COPY = (".dacrew", "findings", "target", "logs", "dbt_packages", ".venv", "__pycache__", ".git")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("resume")(resume)
+    app.command("status")(status)
+
+
+def _resolve_target(target: Path, project_dir: Path | None) -> tuple[Path, Path]:
+    """(project folder, plan file) from ``TARGET`` and ``--project-dir``."""
+    from dacrew.errors import UserError
+
+    if not target.exists():
+        raise UserError("no such plan file or project folder", path=str(target))
+    if target.is_dir():
+        plan = target / "tasks.md"
+        if not plan.is_file():
+            raise UserError("the folder holds no tasks.md", path=str(target))
+        project = project_dir or target
+        return project.resolve(), plan.resolve()
+    project = project_dir or Path.cwd()
+    return project.resolve(), target.resolve()
+
+
+def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Path]:
+    from dacrew.errors import UserError
+
+    workdir = workdir.resolve()
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / ".dacrew").is_dir():
+        raise UserError("--workdir must be empty or a previous dacrew working copy", path=str(workdir))
+    shutil.copytree(project, workdir, ignore=shutil.ignore_patterns(*IGNORED_ON_COPY), dirs_exist_ok=True)
+    rel = plan.relative_to(project) if plan.is_relative_to(project) else None
+    new_plan = workdir / rel if rel else plan
+    return workdir, new_plan
+
+
+def _asker(interactive: bool) -> Any:
+    if not interactive:
+        return None
+
+    def ask(pending: list[dict[str, Any]]) -> dict[str, Any]:
+        answers: dict[str, Any] = {}
+        for p in pending:
+            who = p.get("task") or p.get("phase") or ""
+            if p.get("kind") == "question":
+                typer.echo(f"\n{who} ({p.get('agent', '')}) asks: {p.get('question')}", err=True)
+                answers[p["id"]] = typer.prompt("answer", err=True)
+            else:
+                text = p.get("message") or p.get("text") or "approve?"
+                answers[p["id"]] = {"approved": typer.confirm(f"\n{who}: {text} Approve?", default=False, err=True)}
+        return answers
+
+    return ask
+
+
+def _finish(result: Any, settings: Any) -> None:
+    run_dir = settings.run_dir
+    if result.status == "paused":
+        typer.echo(f"run {result.run_id} is waiting for input:", err=True)
+        for p in result.pending:
+            who = p.get("task") or p.get("phase")
+            text = p.get("question") or p.get("message") or p.get("text")
+            typer.echo(f"  {who} [{p.get('kind')}]: {text}", err=True)
+        typer.echo(
+            f"answer with: dacrew resume {result.run_id} --answer [TASK=]TEXT | --approve [TASK] | --deny [TASK]",
+            err=True,
+        )
+    else:
+        typer.echo(f"run {result.run_id} {result.status} (exit {result.exit_code})", err=True)
+    report = run_dir / "report.html"
+    if report.is_file():
+        typer.echo(f"report: {report}", err=True)
+    raise typer.Exit(result.exit_code)
+
+
+def run(
+    target: Path = typer.Argument(..., help="A plan file (tasks.md), or a folder holding dacrew.yml and tasks.md."),
+    project_dir: Path | None = typer.Option(
+        None, "--project-dir", help="The project folder (default: TARGET if a folder, else the current folder)."
+    ),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Copy the project here first and run on the copy."),
+    model: str | None = typer.Option(
+        None, "--model", help="Model for every agent: an init_chat_model string, or replay:<cassette>."
+    ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Run the whole graph with a built-in model that completes each task at once (no tools, no checks).",
+    ),
+    headless: bool = typer.Option(
+        False, "--headless", help="Never prompt: stop with exit 3 when input or approval is needed."
+    ),
+    max_parallel: int | None = typer.Option(
+        None, "--max-parallel", min=1, max=64, help="Most [P] tasks at once (default: run.max_parallel, 4)."
+    ),
+    gate: str | None = typer.Option(None, "--gate", help="'phases': stop for approval after each phase."),
+    run_id: str | None = typer.Option(None, "--run-id", help="Name the run (default: a new time-based id)."),
+    report_json: Path | None = typer.Option(None, "--report-json", help="Also write the JSON report here."),
+    junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report here."),
+    budget_usd: float | None = typer.Option(
+        None, "--budget-usd", min=0, help="Stop dispatching new work once the run has cost this much."
+    ),
+) -> None:
+    """Run a task plan to the end: each task to its specialist, verified, findings handed on."""
+    from dacrew.config import load_config
+    from dacrew.errors import UserError
+    from dacrew.findings.format import now_iso
+    from dacrew.graph.plan_validate import compile_plan
+    from dacrew.graph.state import RunSettings, list_runs, new_run_id
+
+    if gate not in (None, "phases", "none"):
+        raise UserError(f"--gate takes 'phases' or 'none', not {gate!r}")
+    project, plan = _resolve_target(target, project_dir)
+    if workdir is not None:
+        project, plan = _copy_to_workdir(project, plan, workdir)
+    _plan, warnings = compile_plan(plan)
+    for w in warnings:
+        typer.echo(str(w), err=True)
+    config = load_config(project)
+    rid = run_id or new_run_id()
+    if run_id is not None:
+        from dacrew.findings.store import check_task_id
+
+        check_task_id(run_id)
+        if rid in list_runs(project):
+            raise UserError(f"run {rid} exists already: `dacrew resume {rid}` goes on with it")
+    if model and model.startswith("replay:"):
+        raw = Path(model.removeprefix("replay:"))
+        model = "replay:" + str(raw if raw.is_absolute() else (Path.cwd() / raw).resolve())
+    settings = RunSettings(
+        run_id=rid,
+        plan=str(plan.relative_to(project)) if plan.is_relative_to(project) else str(plan),
+        project_dir=str(project),
+        model=model,
+        dry_run=dry_run,
+        headless=headless,
+        max_parallel=max_parallel or config.run.max_parallel,
+        gates=(gate or config.gates) == "phases",
+        budget_usd=budget_usd if budget_usd is not None else config.run.budget_usd,
+        step_limit=config.run.step_limit,
+        report_json=str(report_json.resolve()) if report_json else None,
+        junit=str(junit.resolve()) if junit else None,
+        created=now_iso(),
+    )
+    _execute(settings, is_resume=False)
+
+
+def _execute(settings: Any, *, is_resume: bool, resume_values: dict[str, Any] | None = None) -> None:
+    from dacrew.graph.runner import execute_run
+
+    interactive = not settings.headless and sys.stdin.isatty()
+    observers, board = _board(settings)
+    try:
+        if board is not None:
+            with board:
+                result = execute_run(
+                    settings,
+                    resume=resume_values,
+                    is_resume=is_resume,
+                    ask=None if not interactive else _asker(True),
+                    observers=observers,
+                )
+        else:
+            result = execute_run(
+                settings,
+                resume=resume_values,
+                is_resume=is_resume,
+                ask=None if not interactive else _asker(True),
+                observers=observers,
+            )
+    except KeyboardInterrupt:
+        typer.echo(f"\nstopped: `dacrew resume {settings.run_id}` goes on where it left off", err=True)
+        raise typer.Exit(130) from None
+    if board is not None:
+        typer.echo(board.summary(), err=True)
+    _finish(result, settings)
+
+
+def _board(settings: Any) -> tuple[list[Any], Any]:
+    from rich.console import Console
+
+    from dacrew.graph.plan_validate import compile_plan
+
+    console = Console(stderr=True)
+    try:
+        from dacrew.graph.board import Board
+    except ImportError:
+
+        def plain(e: dict[str, Any]) -> None:
+            console.print(
+                f"{str(e.get('ts', ''))[11:19]} {e.get('task') or ''} {e['type']} {e.get('status', '')}".rstrip()
+            )
+
+        return [plain], None
+    plan, _ = compile_plan(settings.plan_path)
+    board = Board(plan, console=console)
+    return [board.handle], board
+
+
+def resume(
+    run_id: str = typer.Argument(..., help="The run to go on with (see `dacrew status`)."),
+    project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
+    headless: bool | None = typer.Option(
+        None, "--headless/--interactive", help="Never prompt (default: as the run was started)."
+    ),
+    answer: list[str] = typer.Option([], "--answer", help="[TASK=]TEXT: answer a pending question."),
+    approve: list[str] = typer.Option([], "--approve", help="[TASK]: approve a pending request (or phase gate)."),
+    deny: list[str] = typer.Option([], "--deny", help="[TASK]: deny a pending request (or phase gate)."),
+    budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Raise the run's budget."),
+) -> None:
+    """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""
+    from dacrew.graph.runner import pending_of, resolve_answers
+    from dacrew.graph.state import load_settings
+
+    settings = load_settings(project_dir.resolve(), run_id)
+    if headless is not None:
+        settings.headless = headless
+    if budget_usd is not None:
+        settings.budget_usd = budget_usd
+    values: dict[str, Any] | None = None
+    if answer or approve or deny:
+        values = resolve_answers(pending_of(settings), answer, list(approve), list(deny))
+    _execute(settings, is_resume=True, resume_values=values)
+
+
+def status(
+    run_id: str | None = typer.Argument(None, help="The run (default: the latest)."),
+    project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a run's tasks, their status, and what it waits for."""
+    from dacrew.errors import UserError
+    from dacrew.graph.runner import dump, status_of
+    from dacrew.graph.state import list_runs, load_settings
+
+    project = project_dir.resolve()
+    if run_id is None:
+        runs = list_runs(project)
+        if not runs:
+            raise UserError(f"no runs in {project} yet: start one with `dacrew run tasks.md`")
+        run_id = runs[-1]
+    info = status_of(load_settings(project, run_id))
+    if as_json:
+        typer.echo(dump(info))
+        return
+    typer.echo(f"run {info['run_id']}: {info['status']} · plan {info['plan']}")
+    for t in info["tasks"]:
+        typer.echo(f"  {t['task']:<8} {t['status']:<12} {t['owner']:<28} attempt {t['attempt']}")
+    for p in info["pending"]:
+        typer.echo(f"  waiting: {p.get('task')} [{p.get('kind')}] {p.get('text')}")

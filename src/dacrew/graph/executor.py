@@ -1,0 +1,345 @@
+"""The execute step of the parent graph: every plan task as its own LangGraph task, run under the
+scheduler, each one going specialist → verification → record.
+
+Each plan task gets a named LangGraph ``@task`` and all of them are called once, up front, in the
+plan's topological order: LangGraph matches cached results by call order, so a fixed order keeps a
+resumed run from handing one task another's result. A task's coroutine then waits for the scheduler,
+so dispatch happens the moment any task finishes, not at the end of a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dacrew.agents.journal import Journal
+from dacrew.agents.specialist import Assignment, run_assignment
+from dacrew.findings.events import EventLog
+from dacrew.findings.format import CheckResult, Finding, Usage
+from dacrew.findings.store import FindingsStore
+from dacrew.graph.plan_model import Task, TaskPlan
+from dacrew.graph.plan_schedule import topological_order
+from dacrew.graph.scheduler import FINAL, Deferred, Scheduler
+from dacrew.graph.state import RunSettings
+from dacrew.graph.verify import CheckSpec, verify
+from dacrew.models.resolve import ModelSource
+from dacrew.tools.base import ToolContext
+
+MAX_ATTEMPTS = 2
+"""The first attempt plus one more after failed checks, with their output."""
+
+
+@dataclass
+class Runtime:
+    """Everything a run's tasks share; built once per process for one run."""
+
+    settings: RunSettings
+    plan: TaskPlan
+    store: FindingsStore
+    events: EventLog
+    models: ModelSource
+    spec: str = ""
+    pricing: Any = None
+    observers: list[Callable[[dict[str, Any]], None]] = field(default_factory=list[Callable[[dict[str, Any]], None]])
+    usage: Usage = field(default_factory=Usage)
+    scheduler: Scheduler | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def run_id(self) -> str:
+        return self.settings.run_id
+
+    def emit(self, type_: str, task: str | None = None, **fields: Any) -> None:
+        event = self.events.emit(type_, task=task, **fields)
+        for observe in self.observers:
+            observe(event)
+
+    def add_usage(self, usage: Usage) -> None:
+        with self._lock:
+            self.usage = self.usage + usage
+
+    def over_budget(self) -> bool:
+        budget = self.settings.budget_usd
+        return budget is not None and self.usage.usd >= budget
+
+
+def _outcome(finding: Finding) -> dict[str, Any]:
+    return {
+        "task": finding.task,
+        "status": finding.status,
+        "attempt": finding.attempt,
+        "usage": finding.usage.model_dump(),
+        "error": "" if finding.status == "completed" else finding.summary,
+    }
+
+
+def _failure_feedback(checks: list[CheckResult]) -> str:
+    lines = ["These acceptance checks failed; fix the work, then call complete_task again:"]
+    for c in checks:
+        if not c.passed:
+            lines.append(f"- {c.kind}: {c.argument}\n  output: {c.output}")
+    return "\n".join(lines)
+
+
+async def run_plan_task(rt: Runtime, task_id: str) -> dict[str, Any]:
+    """The body of one plan task: wait for admission, then run, verify and record it."""
+    assert rt.scheduler is not None
+    sched = rt.scheduler
+    task = rt.plan.by_id[task_id]
+    verdict = await sched.acquire(task_id)
+    if verdict.action == "done":
+        existing = rt.store.read(task_id)
+        if existing is not None:
+            return _outcome(existing)
+    if verdict.action == "skip":
+        finding = rt.store.update(
+            task_id,
+            title=task.title,
+            owner=" + ".join(task.owners),
+            depends_on=task.dependencies,
+            status="skipped",
+            run_id=rt.run_id,
+            summary=verdict.reason,
+        )
+        rt.emit(
+            "task_finished",
+            task=task_id,
+            status="skipped",
+            attempt=finding.attempt,
+            usage=Usage().model_dump(),
+            error=verdict.reason,
+        )
+        return _outcome(finding)
+    status = "failed"
+    try:
+        finding = await _run_attempts(rt, task)
+        status = finding.status
+        return _outcome(finding)
+    except asyncio.CancelledError:
+        status = "needs_input"
+        raise
+    except BaseException as exc:
+        from langgraph.errors import GraphBubbleUp
+
+        if isinstance(exc, GraphBubbleUp):
+            status = "needs_input"
+            f = rt.store.update(task_id, status="needs_input")
+            rt.emit(
+                "task_finished",
+                task=task_id,
+                status="needs_input",
+                attempt=f.attempt,
+                usage=f.usage.model_dump(),
+                error="",
+            )
+            raise
+        if isinstance(exc, Exception):
+            error = f"{type(exc).__name__}: {exc}"
+            f = rt.store.finish(task_id, "failed", summary=f"The task crashed: {error}", run_id=rt.run_id)
+            rt.emit(
+                "task_finished",
+                task=task_id,
+                status="failed",
+                attempt=f.attempt,
+                usage=f.usage.model_dump(),
+                error=error,
+            )
+            return _outcome(f)
+        raise
+    finally:
+        sched.release(task_id, status)
+
+
+async def _run_attempts(rt: Runtime, task: Task) -> Finding:
+    existing = rt.store.read(task.id)
+    resuming = (
+        existing is not None
+        and existing.run_id == rt.run_id
+        and existing.status in ("in_progress", "verifying", "needs_input")
+    )
+    attempt = existing.attempt if resuming and existing is not None else 1
+    usage = existing.usage if resuming and existing is not None else Usage()
+    feedback = ""
+    owner = " + ".join(task.owners)
+    while True:
+        if resuming:
+            rt.store.update(task.id, status="in_progress")
+            resuming = False
+        else:
+            rt.store.start(
+                task.id, title=task.title, owner=owner, depends_on=task.dependencies, attempt=attempt, run_id=rt.run_id
+            )
+        rt.emit("task_started", task=task.id, title=task.title, owner=owner, attempt=attempt, phase=task.phase)
+        journal = Journal(rt.settings.run_dir / "journal" / f"{task.id}.{attempt}.jsonl")
+        assignment = Assignment(
+            task=task,
+            attempt=attempt,
+            project_dir=rt.settings.project,
+            run_id=rt.run_id,
+            spec=rt.spec,
+            handoff=rt.store.handoff(task.dependencies),
+            feedback=feedback,
+        )
+        out = await run_assignment(
+            assignment,
+            models=rt.models,
+            journal=journal,
+            emit=rt.emit,
+            step_limit=rt.settings.step_limit,
+            dry_run=rt.settings.dry_run,
+            pricing=rt.pricing,
+        )
+        usage = usage + out.usage
+        rt.add_usage(out.usage)
+        if out.status != "completed" or out.result is None:
+            f = rt.store.finish(
+                task.id, "failed", summary=f"The agent did not complete the task: {out.error}", usage=usage
+            )
+            rt.emit(
+                "task_finished",
+                task=task.id,
+                status="failed",
+                attempt=attempt,
+                usage=usage.model_dump(),
+                error=out.error,
+            )
+            return f
+        r = out.result
+        sections = {
+            "summary": r.summary,
+            "implementation_details": r.details,
+            "integration_points": r.integration_points,
+            "testing_strategy": r.testing_strategy,
+            "risks_and_dependencies": r.risks,
+            "next_steps": r.next_steps,
+        }
+        f = rt.store.update(task.id, status="verifying", artifacts=r.artifacts, usage=usage, **sections)
+        if rt.settings.dry_run:
+            checks: list[CheckResult] = []
+        else:
+            specs = [CheckSpec(c.kind, c.argument) for c in task.checks]
+            specs += [
+                CheckSpec(c.kind, c.argument)
+                for c in r.checks
+                if (c.kind, c.argument) not in {(s.kind, s.argument) for s in specs}
+            ]
+            ctx = ToolContext(project_dir=rt.settings.project, task_id=task.id, run_id=rt.run_id)
+            try:
+                checks = await verify(ctx, f, specs)
+            finally:
+                ctx.close()
+            for c in checks:
+                rt.emit("check", task=task.id, kind=c.kind, argument=c.argument, passed=c.passed, output=c.output)
+        if all(c.passed for c in checks):
+            f = rt.store.finish(task.id, "completed", checks=checks)
+            rt.emit(
+                "task_finished", task=task.id, status="completed", attempt=attempt, usage=usage.model_dump(), error=""
+            )
+            return f
+        failed = [c for c in checks if not c.passed]
+        if attempt >= MAX_ATTEMPTS:
+            evidence = "; ".join(f"{c.kind}: {c.argument} → {c.output}" for c in failed)
+            f = rt.store.finish(task.id, "failed", checks=checks)
+            rt.emit(
+                "task_finished",
+                task=task.id,
+                status="failed",
+                attempt=attempt,
+                usage=usage.model_dump(),
+                error=f"checks failed: {evidence}",
+            )
+            return f
+        rt.store.update(task.id, checks=checks)
+        feedback = _failure_feedback(checks)
+        attempt += 1
+
+
+async def run_gate(rt: Runtime, phase: str, next_phase: str) -> dict[str, Any]:
+    """A phase gate: once every task of ``phase`` has finished, a person approves the next phase."""
+    from langgraph.types import interrupt
+
+    assert rt.scheduler is not None
+    await rt.scheduler.wait_phase(phase)
+    if rt.scheduler.halted:
+        return {"phase": phase, "approved": False}
+    rt.emit("gate", phase=phase, status="waiting")
+    answer = interrupt({"kind": "gate", "phase": phase, "text": f"Phase '{phase}' is done. Start '{next_phase}'?"})
+    approved = (
+        bool(answer.get("approved"))
+        if isinstance(answer, dict)
+        else str(answer).lower() in {"yes", "y", "approve", "approved", "true"}
+    )  # pyright: ignore[reportUnknownMemberType]
+    rt.emit("gate", phase=phase, status="approved" if approved else "denied")
+    if approved:
+        rt.scheduler.open_phase(phase)
+    else:
+        rt.scheduler.halt(f"the gate after '{phase}' was denied")
+    return {"phase": phase, "approved": approved}
+
+
+async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
+    """Run the whole plan; returns each task's outcome, or raises every pending interrupt at once."""
+    from langgraph.errors import GraphInterrupt
+    from langgraph.func import task as lg_task
+
+    final = {tid: f.status for tid, f in rt.store.all().items() if f.run_id == rt.run_id and f.status in FINAL}
+    sched = Scheduler(
+        rt.plan,
+        max_parallel=rt.settings.max_parallel,
+        gates=rt.settings.gates,
+        over_budget=rt.over_budget,
+        status={t: s for t, s in final.items() if t in rt.plan.by_id},
+    )
+    rt.scheduler = sched
+    futures: dict[str, Any] = {}
+    for tid in topological_order(rt.plan):
+        fn = lg_task(name=f"task_{tid}")(_bind(rt, tid))
+        futures[tid] = fn()
+    if rt.settings.gates:
+        phases = [p.title for p in rt.plan.phases if any(t.phase == p.title for t in rt.plan.tasks)]
+        for here, nxt in itertools.pairwise(phases):
+            gate = lg_task(name=f"gate_{here}")(_bind_gate(rt, here, nxt))
+            futures[f"gate:{here}"] = gate()
+
+    async def watch(key: str, fut: Any) -> Any:
+        try:
+            return await fut
+        except GraphInterrupt:
+            if key.startswith("gate:"):
+                sched.settle()
+            raise
+
+    results = await asyncio.gather(*(watch(k, f) for k, f in futures.items()), return_exceptions=True)
+    interrupts: list[Any] = []
+    outcomes: dict[str, dict[str, Any]] = {}
+    for key, res in zip(futures, results, strict=True):
+        if isinstance(res, GraphInterrupt):
+            interrupts.extend(res.args[0])
+        elif isinstance(res, Deferred):
+            continue
+        elif isinstance(res, BaseException):
+            raise res
+        elif not key.startswith("gate:"):
+            outcomes[key] = res
+    if interrupts:
+        raise GraphInterrupt(interrupts)
+    return outcomes
+
+
+def _bind(rt: Runtime, tid: str) -> Callable[[], Any]:
+    async def body() -> dict[str, Any]:
+        return await run_plan_task(rt, tid)
+
+    body.__name__ = f"task_{tid}"
+    return body
+
+
+def _bind_gate(rt: Runtime, phase: str, nxt: str) -> Callable[[], Any]:
+    async def body() -> dict[str, Any]:
+        return await run_gate(rt, phase, nxt)
+
+    return body
