@@ -81,6 +81,14 @@ def test_writes_only_inside_the_task_files(project: Path) -> None:
     assert (project / "profiles.yml").read_text() == "secret: hunter2\n"
 
 
+@pytest.mark.parametrize("path", [".git/hooks/pre-commit", ".dacrew/state.json", "findings/T001.md"])
+def test_protected_folders_are_never_written(project: Path, path: str) -> None:
+    with pytest.raises(GuardRefused) as info:
+        files_write(_ctx(project, ("repository root",)), WriteArgs(path=path, content="x"))
+    assert info.value.rule == "protected"
+    assert not (project / path).exists()
+
+
 def test_without_a_task_nothing_is_written(project: Path) -> None:
     ctx = ToolContext(project_dir=project)
     with pytest.raises(GuardRefused) as info:

@@ -24,10 +24,18 @@ SECRET_PATTERNS = (
     "profiles.yml",
     "*.pem",
     "*.key",
+    "*.p12",
+    "*.pfx",
     "id_rsa*",
     "id_ed25519*",
+    "id_ecdsa*",
     "credentials*",
+    ".netrc",
+    ".pgpass",
 )
+# Never written through the files tools, whatever the task's Files say: git hooks would run code, run
+# state and findings have their own writers.
+PROTECTED_DIRS = frozenset({".git", ".dacrew", "findings", ".venv"})
 _HIDDEN_DIRS = {".git", ".venv", ".dacrew", "__pycache__", "node_modules", "target", "logs", "dbt_packages"}
 MAX_READ_BYTES = 512_000
 
@@ -97,6 +105,8 @@ def files_write(ctx: ToolContext, args: WriteArgs) -> WriteResult:
         raise GuardRefused(
             "files_write: writes happen only inside a task's Files, and this call has no task", rule="no_task"
         )
+    if PurePosixPath(rel).parts[0] in PROTECTED_DIRS:
+        raise GuardRefused(f"files_write: {rel} is inside a folder the files tools never write", rule="protected")
     if rel == "." or not ctx.may_write(rel):
         raise GuardRefused(
             f"files_write: {rel} is outside this task's Files ({', '.join(ctx.files)})", rule="outside_task_files"
