@@ -228,3 +228,34 @@ def test_built_datasource_is_published_with_its_extract_as_tdsx(project: Path, f
     assert hyper_bytes == (project / built.hyper).read_bytes()
     # the project's own .tds still points at the extract beside it
     assert b"dbname='customer_ltv.hyper'" in (project / built.tds).read_bytes().replace(b'"', b"'")
+
+
+def test_a_server_that_does_not_answer_in_time(
+    project: Path, fake: TableauFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DACREW_TABLEAU__HTTP_TIMEOUT_S", "0.1")
+    fake.delay_s = 0.4
+    with pytest.raises(ToolError, match="Timeout"):
+        tableau_list(context(project), ListArgs(kind="projects"))
+
+
+def test_fake_serves_a_synchronous_publish_to_the_real_client(fake: TableauFake, tmp_path: Path) -> None:
+    import tableauserverclient as TSC
+
+    server = TSC.Server(fake.url)
+    server.use_server_version()
+    server.auth.sign_in(TSC.PersonalAccessTokenAuth("ci-token", SECRET, site_id="analytics"))
+    (tmp_path / "sales.tds").write_bytes(TDS)
+    item = TSC.DatasourceItem(fake.project_id("default"), name="sales")
+    published = server.datasources.publish(item, str(tmp_path / "sales.tds"), "CreateNew")
+    assert published.name == "sales"
+    assert published.project_name == "default"
+    assert published.id is not None
+    assert server.datasources.get_by_id(published.id).name == "sales"
+    with pytest.raises(TSC.ServerResponseError) as conflict:
+        server.datasources.publish(
+            TSC.DatasourceItem(item.project_id, name="sales"), str(tmp_path / "sales.tds"), "CreateNew"
+        )
+    assert conflict.value.code == "409004"
+    server.auth.sign_out()
+    assert fake.signed_out == 1

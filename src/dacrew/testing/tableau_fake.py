@@ -15,6 +15,7 @@ import email
 import email.policy
 import re
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ class TableauFake:
     """A Tableau Server on 127.0.0.1 for tests: ``with TableauFake() as t: t.url``.
 
     ``fail_jobs`` makes every job finish with finishCode 1; ``job_polls`` is how many status polls a job
-    answers "in progress" before it completes. ``requests`` records ``(method, path, query)`` of every
+    answers "in progress" before it completes; ``delay_s`` slows every answer (client timeouts). ``requests`` records ``(method, path, query)`` of every
     call; ``datasources`` and ``jobs`` hold the server's state.
     """
 
@@ -87,6 +88,7 @@ class TableauFake:
         projects: tuple[str, ...] = ("default", "Analytics"),
         fail_jobs: bool = False,
         job_polls: int = 1,
+        delay_s: float = 0.0,
     ) -> None:
         self.token_name = token_name
         self.token_secret = token_secret
@@ -97,6 +99,7 @@ class TableauFake:
         self.projects: dict[str, str] = {str(uuid.uuid4()): name for name in projects}
         self.fail_jobs = fail_jobs
         self.job_polls = job_polls
+        self.delay_s = delay_s
         self.datasources: dict[str, FakeDatasource] = {}
         self.jobs: dict[str, FakeJob] = {}
         self.uploads: dict[str, bytearray] = {}
@@ -121,7 +124,7 @@ class TableauFake:
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
@@ -198,6 +201,17 @@ class TableauFake:
             job.on_success()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (its timeout) closes the socket: that is the test, not an error.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: TableauFake
     protocol_version = "HTTP/1.1"
@@ -230,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urlparse(self.path)
         query = parse_qs(parsed.query)
         body = self._body()
+        if fake.delay_s:
+            time.sleep(fake.delay_s)
         with fake._lock:
             fake.requests.append((method, parsed.path, query))
             m = re.fullmatch(r"/api/(?P<v>[\d.]+)/(?P<rest>.*)", parsed.path)
