@@ -72,8 +72,10 @@ class DocsListResult(ToolResult):
 
 @tool("docs")
 def docs_list(ctx: ToolContext, args: DocsListArgs) -> DocsListResult:
-    """List the project's documents for business context: spec.md, tasks.md, README, and the markdown
-    under docs/, documentation/, training/ and specs/, each with its title."""
+    """List the project's documents (spec, plan, README, docs) with their titles.
+
+    Covers spec.md, tasks.md, README.md and the markdown under docs/, documentation/, training/, specs/.
+    """
     root = ctx.project_dir.resolve()
     paths = [root / name for name in TOP_LEVEL_DOCS if (root / name).is_file()]
     for folder in DOC_ROOTS:
@@ -107,8 +109,10 @@ class DocsReadResult(ToolResult):
 
 @tool("docs")
 def docs_read(ctx: ToolContext, args: DocsReadArgs) -> DocsReadResult:
-    """Read a document of the project (markdown or text), whole or one section by its heading. The
-    result lists the document's headings so you can ask for the section you need."""
+    """Read a project document (markdown or text), whole or one section by its heading.
+
+    The result lists the document's headings so you can ask for the section you need.
+    """
     path = _inside(ctx, args.path)
     if path.suffix.lower() not in DOC_SUFFIXES:
         raise ToolError(f"{args.path}: docs_read reads documents ({', '.join(sorted(DOC_SUFFIXES))}); use files_read")
@@ -172,9 +176,12 @@ def _write_atomic(path: Path, text: str) -> None:
 
 @tool("docs", read_only=False)
 def docs_write(ctx: ToolContext, args: DocsWriteArgs) -> DocsWriteResult:
-    """Write a user guide, troubleshooting page or reference (documentation/<slug>.md) or training
-    material (training/<slug>.md), replacing the file if it exists. Warnings flag unfilled placeholders
-    (TODO, TBD, [FEATURE], {{…}}) and a troubleshooting page without symptom/cause/fix structure."""
+    """Write a user guide, troubleshooting page, reference or training material as markdown.
+
+    user_guide, troubleshooting and reference go to documentation/<slug>.md, training to
+    training/<slug>.md; an existing file is replaced. Warnings flag unfilled placeholders (TODO, TBD,
+    [FEATURE], {{…}}) and a troubleshooting page without symptom/cause/fix structure.
+    """
     if not _SLUG_RE.match(args.slug):
         raise ToolError(f"{args.slug!r}: a slug is lowercase letters, digits, - and _ only")
     body = args.content.strip()
@@ -212,9 +219,11 @@ class SignoffResult(ToolResult):
 
 @tool("docs", read_only=False)
 def docs_record_signoff(ctx: ToolContext, args: SignoffArgs) -> SignoffResult:
-    """Record a stakeholder's sign-off decision, as the person gave it (ask them with request_input first;
-    never record a decision nobody made). Appends to documentation/sign-off.md and returns the block to
-    put in your finding under 'Stakeholder Sign-off'."""
+    """Record a stakeholder's sign-off decision exactly as the person gave it.
+
+    Ask them with request_input first; never record a decision nobody made. Appends to
+    documentation/sign-off.md and returns the block to put in your finding under 'Stakeholder Sign-off'.
+    """
     if args.decision in {"approved_with_conditions", "changes_requested"} and not args.conditions:
         raise ToolError(f"a decision of {args.decision} needs its conditions or requested changes listed")
     now = datetime.now(UTC).isoformat(timespec="seconds")

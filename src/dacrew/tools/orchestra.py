@@ -294,18 +294,21 @@ class RunIdArgs(ToolArgs):
 
 @tool("orchestra")
 def orchestra_run_status(ctx: ToolContext, args: RunIdArgs) -> RunReport:
-    """Read a pipeline run's status (CREATED, RUNNING, SUCCEEDED, WARNING, FAILED, CANCELLING, CANCELLED)
-    without waiting; for a FAILED run, also its failed task runs and the end of their logs.
+    """Read a pipeline run's status without waiting, with failed tasks and their logs if it failed.
 
-    This only reads: ok is true whatever the run's status.
+    Statuses: CREATED, RUNNING, SUCCEEDED, WARNING, FAILED, CANCELLING, CANCELLED. For a FAILED run the
+    result lists its failed task runs and the end of their logs. This only reads: ok is true whatever
+    the run's status.
     """
     return _report(client(ctx), _run_id(args.run_id))
 
 
 @tool("orchestra", read_only=False)
 def orchestra_cancel_run(ctx: ToolContext, args: RunIdArgs) -> RunReport:
-    """Ask Orchestra to cancel a pipeline run; returns the run's status after the request (usually
-    CANCELLING, then CANCELLED)."""
+    """Ask Orchestra to cancel a pipeline run, and report its status after the request.
+
+    The status is usually CANCELLING, then CANCELLED.
+    """
     api = client(ctx)
     run_id = _run_id(args.run_id)
     api.request("POST", f"/pipeline_runs/{run_id}/cancel")

@@ -381,9 +381,11 @@ def validate_text(ctx: ToolContext, rel: str, text: str) -> tuple[ValidationResu
 
 @tool("orchestra")
 def orchestra_validate_pipeline(ctx: ToolContext, args: ValidateArgs) -> ValidationResult:
-    """Validate a pipeline file offline with Orchestra's own validator (schema, integration parameters,
-    unknown dependencies, cycles, cron) and check that every dbt selector in it matches nodes of the
-    project's manifest. Problems name the task and the YAML line.
+    """Validate a pipeline file offline with Orchestra's own validator and the dbt manifest.
+
+    orchestra-lang checks the schema, integration parameters, unknown dependencies, cycles and cron;
+    then every dbt selector must match nodes of the project's manifest. Problems name the task and the
+    YAML line.
 
     This only reads: ok is true; `valid` says whether the file would be accepted.
     """
@@ -398,9 +400,10 @@ class WritePipelineArgs(ToolArgs):
 
 @tool("orchestra", read_only=False)
 def orchestra_write_pipeline(ctx: ToolContext, args: WritePipelineArgs) -> ValidationResult:
-    """Validate a pipeline definition and, only if it is valid, write it to
-    orchestration/pipelines/<name>.yml. An invalid definition is not written: the error lists each
-    problem with its task and line so you can fix it and call again.
+    """Validate a pipeline definition and write it to orchestration/pipelines/<name>.yml if valid.
+
+    An invalid definition is not written: the error lists each problem with its task and line so you
+    can fix it and call again.
     """
     if not _NAME_RE.match(args.name):
         raise ToolError(f"{args.name!r}: a pipeline file name is letters, digits, _ and - only")
@@ -539,8 +542,10 @@ def _run_commands(
 
 @tool("orchestra", read_only=False)
 def orchestra_dry_run(ctx: ToolContext, args: DryRunArgs) -> DryRunResult:
-    """Dry-run a pipeline file locally: validate it, then run its dbt steps (dbt build/run/test/seed…)
-    through the dbt toolset in dependency order, and report each step. Steps of other integrations
+    """Dry-run a pipeline file locally: validate it, then run its dbt steps in dependency order.
+
+    The dbt commands (build, run, test, seed, …) run through the dbt toolset and each step is
+    reported. Steps of other integrations
     (Tableau refresh, alerts…) run only on Orchestra and are reported as skipped; a step whose upstream
     failed is blocked. ok is false when a dbt step failed, was blocked or could not run.
     """
