@@ -1,0 +1,188 @@
+"""Durable runs: kill -9 a real `dacrew run` and resume it; headless questions and approvals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from runkit import T, complete, events, turn, write_cassette, write_plan
+from typer.testing import CliRunner
+
+from dacrew.cli import app
+from dacrew.findings.store import FindingsStore
+from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+
+runner = CliRunner()
+
+
+def _plan(project: Path) -> Path:
+    write_plan(
+        project,
+        [
+            T("T001"),
+            T("T002", ["T001"], parallel=True, files=["out/"]),
+            T("T003", ["T001"], parallel=True),
+            T("T004", ["T001"], parallel=True),
+            T("T005", ["T002", "T003", "T004"]),
+        ],
+    )
+    return write_cassette(
+        project / "c.jsonl",
+        [
+            complete("T001", delay=0.4),
+            turn("T002", [("files_write", {"path": "out/t002.txt", "content": "written once\n"})], delay=0.3),
+            complete("T002", step=1, delay=0.3),
+            complete("T003", delay=0.5),
+            complete("T004", delay=0.7),
+            complete("T005", delay=0.6),
+        ],
+    )
+
+
+def _cli(project: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dacrew", *args], cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def _finished_count(project: Path) -> int:
+    runs = project / ".dacrew" / "runs"
+    if not runs.is_dir():
+        return 0
+    n = 0
+    for path in runs.glob("*/events.jsonl"):
+        n += path.read_text().count('"task_finished"')
+    return n
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [0, 1, 3])
+def test_kill_9_then_resume_repeats_and_loses_nothing(tmp_path: Path, kill_after: int) -> None:
+    cassette = _plan(tmp_path)
+    proc = _cli(tmp_path, "run", "tasks.md", "--model", f"replay:{cassette}", "--headless", "--run-id", "r1")
+    deadline = time.monotonic() + 60
+    while _finished_count(tmp_path) < kill_after and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if kill_after == 0:
+        while not (tmp_path / "findings" / "T001.md").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert proc.poll() is None, proc.communicate()[0].decode()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # Every finding on disk parses, even right after the kill.
+    FindingsStore(tmp_path).all()
+    resumed = _cli(tmp_path, "resume", "r1", "--headless")
+    out = resumed.communicate(timeout=120)[0].decode()
+    assert resumed.returncode == 0, out
+    found = FindingsStore(tmp_path).all()
+    assert {t: f.status for t, f in found.items()} == dict.fromkeys(
+        ["T001", "T002", "T003", "T004", "T005"], "completed"
+    )
+    evs = events(tmp_path)
+    completed = Counter(e["task"] for e in evs if e["type"] == "task_finished" and e["status"] == "completed")
+    assert all(n == 1 for n in completed.values()), completed
+    writes = [e for e in evs if e["type"] == "tool_call" and e["tool"] == "files_write"]
+    assert len(writes) == 1
+    responses = Counter((e["task"], e["step"]) for e in evs if e["type"] == "model_response")
+    assert all(n == 1 for n in responses.values()), responses
+    assert (tmp_path / "out" / "t002.txt").read_text() == "written once\n"
+    assert [e["type"] for e in evs].count("run_finished") == 1
+
+
+def test_a_question_stops_a_headless_run_and_resume_answers_it(tmp_path: Path) -> None:
+    write_plan(
+        tmp_path,
+        [T("T001"), T("T002", ["T001"], parallel=True), T("T003", ["T001"], parallel=True), T("T004", ["T002"])],
+    )
+    cas = write_cassette(
+        tmp_path / "c.jsonl",
+        [
+            complete("T001"),
+            turn("T002", [("request_input", {"question": "Which currency should LTV use?"})]),
+            complete("T002", step=1, summary="LTV in EUR"),
+            complete("T003"),
+            complete("T004"),
+        ],
+    )
+    args = ["--project-dir", str(tmp_path)]
+    first = runner.invoke(
+        app, ["run", str(tmp_path / "tasks.md"), *args, "--model", f"replay:{cas}", "--headless", "--run-id", "q1"]
+    )
+    assert first.exit_code == 3, first.output
+    assert "Which currency should LTV use?" in first.output
+    found = FindingsStore(tmp_path).all()
+    assert found["T002"].status == "needs_input"
+    assert found["T003"].status == "completed"
+    assert "T004" not in found
+    status = json.loads(runner.invoke(app, ["status", "q1", *args, "--json"]).output)
+    assert status["state"] == "paused"
+    assert status["pending"][0]["task"] == "T002"
+    second = runner.invoke(app, ["resume", "q1", *args, "--answer", "T002=EUR"])
+    assert second.exit_code == 0, second.output
+    found = FindingsStore(tmp_path).all()
+    assert found["T002"].status == "completed"
+    assert found["T004"].status == "completed"
+    evs = events(tmp_path)
+    assert [e["answer"] for e in evs if e["type"] == "answer"] == ["EUR"]
+    assert sum(1 for e in evs if e["type"] == "task_finished" and e["task"] == "T003") == 1
+
+
+class DangerArgs(ToolArgs):
+    target: str
+
+
+class DangerResult(ToolResult):
+    done: str
+
+
+DONE: list[str] = []
+
+
+@tool("testing", read_only=False)
+def danger_zone(ctx: ToolContext, args: DangerArgs) -> DangerResult:
+    """A test tool that needs a person's approval for each target."""
+    ctx.require_approval("danger", f"wipe {args.target}", {"target": args.target})
+    DONE.append(args.target)
+    return DangerResult(done=args.target)
+
+
+def test_an_approval_is_asked_for_and_a_denial_is_reported(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir(parents=True)
+    (prompts / "dbt-expert.md").write_text(
+        "---\nname: dbt-expert\ndescription: test\ntools: [danger_zone]\npermissions: [read]\n---\nTest agent.\n"
+    )
+    write_plan(tmp_path, [T("T001"), T("T002", ["T001"])])
+    cas = write_cassette(
+        tmp_path / "c.jsonl",
+        [
+            turn("T001", [("danger_zone", {"target": "prod"})]),
+            complete("T001", step=1),
+            turn("T002", [("danger_zone", {"target": "dev"})]),
+            complete("T002", step=1),
+        ],
+    )
+    args = ["--project-dir", str(tmp_path)]
+    DONE.clear()
+    first = runner.invoke(
+        app, ["run", str(tmp_path / "tasks.md"), *args, "--model", f"replay:{cas}", "--headless", "--run-id", "a1"]
+    )
+    assert first.exit_code == 3, first.output
+    assert "wipe prod" in first.output
+    assert DONE == []
+    second = runner.invoke(app, ["resume", "a1", *args, "--deny", "T001"])
+    assert second.exit_code == 3, second.output
+    assert "wipe dev" in second.output
+    third = runner.invoke(app, ["resume", "a1", *args, "--approve", "T002"])
+    assert third.exit_code == 0, third.output
+    assert DONE == ["dev"]
+    journal = (tmp_path / ".dacrew" / "runs" / "a1" / "journal" / "T001.1.jsonl").read_text()
+    assert "a person denied this request: wipe prod" in journal
