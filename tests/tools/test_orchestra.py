@@ -196,3 +196,14 @@ def test_5xx_is_retried_with_backoff(project: Path, fake: OrchestraFake) -> None
     starts = [p for m, p, _, _ in fake.requests if p.endswith("/start")]
     assert len(starts) == 3  # two 503s, then the start that counted
     assert len(fake.runs) == 1
+
+
+def test_failed_tasks_are_found_across_pages(project: Path, fake: OrchestraFake) -> None:
+    fake.page_size = 1
+    args = StartArgs(pipeline="customer_ltv_broken", environment="dev")
+    reports = [orchestra_start_pipeline(context(project), args) for _ in range(3)]
+    last = reports[-1]
+    (task,) = last.failed_tasks  # the third run's failed task is on the third page
+    assert task.task_run_id == fake.runs[last.run_id].task_runs[0].id
+    pages = [q.get("page") for m, p, q, _ in fake.requests if p.endswith("/task_runs")]
+    assert ["3"] in pages

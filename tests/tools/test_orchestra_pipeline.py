@@ -117,8 +117,9 @@ def test_unknown_dependency_is_located_by_task_and_line(project: Path) -> None:
     assert "'mart'" in problem.message
     assert problem.task == "publish"
     assert problem.line == PIPELINE.splitlines().index("    depends_on: [marts]") + 1
+    assert problem.column == 5  # the depends_on key of the publish group
     assert problem.source == "orchestra-lang"
-    assert f":{problem.line}: [task publish]" in result.summary
+    assert f":{problem.line}:5: [task publish]" in result.summary
 
 
 def test_wrong_integration_name_is_located(project: Path) -> None:

@@ -88,6 +88,7 @@ class OrchestraFake:
         self.rate_limit = rate_limit
         self.retry_after = retry_after
         self.server_errors = server_errors
+        self.page_size = 50
         self.delay_s = delay_s
         self.runs: dict[str, FakeRun] = {}
         self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
@@ -322,4 +323,11 @@ class _Handler(BaseHTTPRequestHandler):
                         "createdAt": run.created_at,
                     }
                 )
-        return {"page": 1, "pageSize": 50, "total": len(results), "results": results}
+        page = int((query.get("page") or ["1"])[0])
+        size = fake.page_size
+        return {
+            "page": page,
+            "pageSize": size,
+            "total": len(results),
+            "results": results[(page - 1) * size : page * size],
+        }

@@ -29,6 +29,7 @@ RunStatus = Literal["CREATED", "RUNNING", "SUCCEEDED", "WARNING", "FAILED", "CAN
 DONE = {"SUCCEEDED", "WARNING", "FAILED", "CANCELLED"}
 GOOD = {"SUCCEEDED", "WARNING"}
 LOG_TAIL_CHARS = 4000
+MAX_PAGES = 20
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -173,8 +174,17 @@ def _failed_tasks(api: OrchestraClient, run_id: str, pipeline_id: str | None) ->
     params = {"status": "FAILED"}
     if pipeline_id:
         params["pipeline_ids"] = pipeline_id
-    body: Any = api.request("GET", "/task_runs", params=params).json()
-    items = cast(list[Any], cast(dict[str, Any], body).get("results", []) if isinstance(body, dict) else body)
+    items: list[Any] = []
+    for page in range(1, MAX_PAGES + 1):
+        body: Any = api.request("GET", "/task_runs", params={**params, "page": page}).json()
+        if not isinstance(body, dict):
+            items += cast(list[Any], body)
+            break
+        data = cast(dict[str, Any], body)
+        results = cast(list[Any], data.get("results") or [])
+        items += results
+        if not results or len(items) >= int(data.get("total") or 0):
+            break
     failed: list[FailedTask] = []
     for raw in items:
         item = cast(dict[str, Any], raw)

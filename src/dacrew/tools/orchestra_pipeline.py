@@ -50,10 +50,12 @@ class Problem(BaseModel):
     task: str | None = None
     path: str = Field(default="", description="Where in the document, e.g. pipeline.publish.tasks.refresh")
     line: int | None = Field(default=None, description="1-based line in the YAML file")
+    column: int | None = Field(default=None, description="1-based column of the key at fault")
     source: Literal["yaml", "orchestra-lang", "dbt-manifest"]
 
     def render(self, file: str) -> str:
         where = f"{file}:{self.line}" if self.line else file
+        where += f":{self.column}" if self.line and self.column else ""
         task = f" [task {self.task}]" if self.task else ""
         return f"{where}:{task} {self.message}"
 
@@ -105,16 +107,17 @@ def _load(text: str) -> tuple[dict[str, Any], yaml.Node | None, list[Problem]]:
     return cast(dict[str, Any], data), node, []
 
 
-def _yaml_line(node: yaml.Node | None, path: list[str]) -> int | None:
-    line: int | None = None
+def _yaml_pos(node: yaml.Node | None, path: list[str]) -> tuple[int | None, int | None]:
+    """1-based line and column of the deepest key of ``path`` found in the YAML."""
+    pos: tuple[int | None, int | None] = (None, None)
     for key in path:
         if not isinstance(node, yaml.MappingNode):
             break
         match = next(((k, v) for k, v in node.value if str(k.value) == key), None)
         if match is None:
             break
-        line, node = match[0].start_mark.line + 1, match[1]
-    return line
+        pos, node = (match[0].start_mark.line + 1, match[0].start_mark.column + 1), match[1]
+    return pos
 
 
 def _json_paths(dumped: str) -> list[list[str]]:
@@ -160,7 +163,8 @@ def orchestra_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
                 message=text,
                 task=_task_of(path),
                 path=".".join(path),
-                line=_yaml_line(node, path),
+                line=_yaml_pos(node, path)[0],
+                column=_yaml_pos(node, path)[1],
                 source="orchestra-lang",
             )
         )
@@ -322,7 +326,8 @@ def manifest_problems(ctx: ToolContext, steps: list[Step], node: yaml.Node | Non
                         message=f"dbt selector {selector!r} (in `dbt {' '.join(command)}`) matches no node of the project",
                         task=step.id,
                         path=".".join(path),
-                        line=_yaml_line(node, path),
+                        line=_yaml_pos(node, path)[0],
+                        column=_yaml_pos(node, path)[1],
                         source="dbt-manifest",
                     )
                 )
