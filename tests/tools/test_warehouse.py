@@ -86,6 +86,9 @@ def test_explain_and_timed_query(shop_ctx: ToolContext) -> None:
     assert timed.row_count == 5
     assert timed.elapsed_ms > 0
     assert len(timed.sample) == 5
+    many = warehouse_timed_query(shop_ctx, SqlArgs(sql="select * from range(2500)"))
+    assert many.row_count == 2500
+    assert many.sample == [[i] for i in range(10)]
     with pytest.raises(GuardRefused):
         warehouse_timed_query(shop_ctx, SqlArgs(sql="update orders set amount = 0 where true"))
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
-from dacrew.tools.dbt_invoke import Invocation, NodeResult, forget_manifests, invoke, node_results, parsed_manifest
+from dacrew.tools.dbt_invoke import Invocation, NodeResult, forget_manifest, invoke, node_results, parsed_manifest
 from dacrew.tools.dbt_profiles import DbtLocation, locate
 from dacrew.tools.dbt_select import validate_selector
 from dacrew.tools.manifest import dbt_manifest
@@ -298,7 +298,7 @@ def dbt_parse(ctx: ToolContext, args: TargetArgs) -> ParseResult:
     from dacrew.tools.dbt_invoke import ParseFailed
 
     loc, _ = _prepare(ctx, "parse", SelectArgs(target=args.target))
-    forget_manifests()
+    forget_manifest(loc)
     try:
         manifest = parsed_manifest(loc)
     except ParseFailed as exc:

@@ -162,8 +162,9 @@ def parsed_manifest(loc: DbtLocation) -> Any:
             os.chdir(cwd)
 
 
-def forget_manifests() -> None:
-    _MANIFESTS.clear()
+def forget_manifest(loc: DbtLocation) -> None:
+    """Drop the cached manifest of this project and target: the next invocation parses afresh."""
+    _MANIFESTS.pop((str(loc.project_dir), str(loc.profiles_dir), loc.target), None)
 
 
 def _error_text(exc: BaseException | None, errors: list[str]) -> str:

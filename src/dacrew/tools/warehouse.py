@@ -285,13 +285,13 @@ def warehouse_timed_query(ctx: ToolContext, args: SqlArgs) -> TimedResult:
     wh = backend(ctx)
     enforce(ctx, args.sql, wh.dialect, tool="warehouse_timed_query", read_only=True)
     start = time.perf_counter()
-    out = wh.run(args.sql)
+    out = wh.run(args.sql, 10, drain=True)
     elapsed = (time.perf_counter() - start) * 1000
     return TimedResult(
         backend=wh.name,
         elapsed_ms=round(elapsed, 3),
-        row_count=len(out.rows),
+        row_count=out.rowcount or 0,
         columns=[Column(name=n, type=t) for n, t in out.columns],
-        sample=out.rows[:10],
+        sample=out.rows,
         query_id=out.query_id,
     )

@@ -32,7 +32,10 @@ class Backend(Protocol):
     default_database: str | None
     default_schema: str
 
-    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None) -> Rows: ...
+    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None, *, drain: bool = False) -> Rows:
+        """Run one statement; keep up to ``limit`` rows. ``drain`` fetches every row (timing) and counts
+        them in ``rowcount`` while keeping only ``limit``."""
+        ...
 
     def close(self) -> None: ...
 
@@ -56,6 +59,24 @@ def json_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): json_value(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
     return str(value)
+
+
+def fetch(cursor: Any, limit: int | None, *, drain: bool) -> tuple[list[list[Any]], bool, int]:
+    """``(rows kept, truncated, rows seen)`` from a DB-API cursor, holding at most ``limit`` rows."""
+    if limit is None:
+        rows = [[json_value(v) for v in row] for row in cursor.fetchall()]
+        return rows, False, len(rows)
+    if not drain:
+        fetched = cursor.fetchmany(limit + 1)
+        rows = [[json_value(v) for v in row] for row in fetched[:limit]]
+        return rows, len(fetched) > limit, len(rows)
+    kept: list[list[Any]] = []
+    seen = 0
+    while batch := cursor.fetchmany(1000):
+        room = limit - len(kept)
+        kept.extend([json_value(v) for v in row] for row in batch[: max(room, 0)])
+        seen += len(batch)
+    return kept, seen > limit, seen
 
 
 def backend(ctx: ToolContext, target: str | None = None) -> Backend:

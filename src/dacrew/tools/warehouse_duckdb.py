@@ -7,7 +7,7 @@ from typing import Any
 
 from dacrew.errors import ToolError
 from dacrew.tools.sql_guard import Dialect
-from dacrew.tools.warehouse_backend import Rows, db_error, json_value
+from dacrew.tools.warehouse_backend import Rows, db_error, fetch
 
 
 class DuckDBBackend:
@@ -37,7 +37,7 @@ class DuckDBBackend:
         except duckdb.Error as exc:
             raise ToolError(f"cannot open the DuckDB database {Path(self.path).name}: {exc}") from None
 
-    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None) -> Rows:
+    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None, *, drain: bool = False) -> Rows:
         import duckdb
 
         conn = self._connect()
@@ -46,10 +46,8 @@ class DuckDBBackend:
             if cursor.description is None:
                 return Rows(rowcount=None)
             columns = [(str(d[0]), str(d[1])) for d in cursor.description]
-            fetched = cursor.fetchmany(limit + 1) if limit is not None else cursor.fetchall()
-            truncated = limit is not None and len(fetched) > limit
-            rows = [[json_value(v) for v in row] for row in fetched[:limit] if row is not None]
-            return Rows(columns=columns, rows=rows, truncated=truncated, rowcount=len(rows))
+            rows, truncated, seen = fetch(cursor, limit, drain=drain)
+            return Rows(columns=columns, rows=rows, truncated=truncated, rowcount=seen)
         except duckdb.Error as exc:
             raise db_error(exc) from None
         finally:

@@ -7,7 +7,7 @@ from typing import Any
 
 from dacrew.errors import ToolError
 from dacrew.tools.sql_guard import Dialect
-from dacrew.tools.warehouse_backend import Rows, db_error, json_value
+from dacrew.tools.warehouse_backend import Rows, db_error, fetch
 
 # dbt-snowflake setting name → connector keyword; only these reach the connector.
 _CONNECT_KEYS = {
@@ -61,7 +61,7 @@ class SnowflakeBackend:
                 raise ToolError(f"cannot connect to Snowflake account {account}: {str(exc).splitlines()[0]}") from None
         return self._conn
 
-    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None) -> Rows:
+    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None, *, drain: bool = False) -> Rows:
         import snowflake.connector
         from snowflake.connector.constants import FIELD_ID_TO_NAME
 
@@ -72,10 +72,8 @@ class SnowflakeBackend:
             if not cursor.description:
                 return Rows(rowcount=cursor.rowcount, query_id=query_id)
             columns = [(str(d[0]), FIELD_ID_TO_NAME.get(d[1], str(d[1])) or str(d[1])) for d in cursor.description]
-            fetched = cursor.fetchmany(limit + 1) if limit is not None else cursor.fetchall()
-            truncated = limit is not None and len(fetched) > limit
-            rows = [[json_value(v) for v in row] for row in fetched[:limit]]
-            return Rows(columns=columns, rows=rows, truncated=truncated, rowcount=len(rows), query_id=query_id)
+            rows, truncated, seen = fetch(cursor, limit, drain=drain)
+            return Rows(columns=columns, rows=rows, truncated=truncated, rowcount=seen, query_id=query_id)
         except snowflake.connector.Error as exc:
             raise db_error(exc) from None
         finally:
