@@ -21,6 +21,7 @@ from dacrew.graph.plan_schedule import (
     topological_order,
     with_phase_barriers,
 )
+from dacrew.graph.plan_validate import MAX_OVERLAP_WARNINGS, validate
 
 from .conftest import make_plan, template_text
 
@@ -212,3 +213,14 @@ def test_phase_barriers() -> None:
     last_setup = max(sim.finish[t] for t in ("T001", "T002", "T003"))
     assert all(sim.start[t] >= last_setup for t in ("T004", "T005", "T006", "T007"))
     assert sim.makespan >= simulate(plan).makespan
+
+
+def test_many_tasks_in_one_folder_stay_cheap() -> None:
+    n = 400
+    plan = make_plan(*[(f"T{i}", True, [], ["models/"]) for i in range(1, n + 1)])
+    sim = simulate(plan, max_parallel=4)
+    assert sim.waves == [[f"T{i}"] for i in range(1, n + 1)]  # they all write models/: one at a time
+    warnings = validate(plan)
+    assert len(warnings) == MAX_OVERLAP_WARNINGS + 1
+    assert warnings[0].message == "[P] tasks T1 and T2 write overlapping Files; they will not run at the same time"
+    assert warnings[-1].message.startswith("more [P] tasks write overlapping Files")

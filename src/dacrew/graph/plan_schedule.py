@@ -9,9 +9,10 @@ when no lower-id non-``[P]`` task runs or waits, its Files overlap no running ta
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,6 +24,7 @@ _GLOB_CHARS = "*?[{"
 _ROOTS = {"", ".", "./", "/", "repository root", "repo root", "root", "**", "*", "**/*"}
 
 
+@lru_cache(maxsize=1 << 17)
 def task_sort_key(task_id: str) -> tuple[tuple[int, int, str], ...]:
     """Natural order of task ids: ``T2 < T10``; ``T002`` and ``T2`` differ only in the last place."""
     parts = tuple((0, int(c), "") if c.isdigit() else (1, 0, c) for c in _CHUNKS.split(task_id) if c)
@@ -125,17 +127,39 @@ def files_overlap(a: list[str], b: list[str]) -> bool:
     """Whether two tasks' Files can name the same path: equal paths, a folder and anything inside it,
     a glob and a path it matches, two globs with compatible literal parts; ``Repository root`` overlaps
     everything. Backticks are ignored."""
+    return _files_overlap(tuple(a), tuple(b))
+
+
+@lru_cache(maxsize=65536)
+def _files_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    # Cached: admission asks about the same pairs of tasks again and again while they wait.
     pa = [_pattern(x) for x in a if x.strip().strip("`").strip()]
     pb = [_pattern(x) for x in b if x.strip().strip("`").strip()]
     return any(_pattern_overlap(x, y) for x in pa for y in pb)
 
 
 def overlapping_pairs(tasks: list[Task]) -> list[tuple[str, str]]:
-    """Pairs of tasks (by id, in id order) whose Files overlap, without comparing every pair.
+    """Pairs of tasks (by id, in id order) whose Files overlap."""
+    pairs = list(iter_overlapping_pairs(tasks))
+    return sorted(pairs, key=lambda p: (task_sort_key(p[0]), task_sort_key(p[1])))
+
+
+def iter_overlapping_pairs(tasks: list[Task]) -> Iterator[tuple[str, str]]:
+    """Each pair of tasks whose Files overlap, once, lower id first, without comparing every pair.
 
     Every overlap rule needs one pattern's literal prefix to be a prefix of the other's, so sorting the
     patterns by prefix leaves each one to compare only with the open prefixes above it.
     """
+    seen: set[tuple[int, int]] = set()
+
+    def pair(i: int, j: int) -> tuple[str, str] | None:
+        key = (min(i, j), max(i, j))
+        if i == j or key in seen:
+            return None
+        seen.add(key)
+        x, y = tasks[key[0]].id, tasks[key[1]].id
+        return (x, y) if task_sort_key(x) <= task_sort_key(y) else (y, x)
+
     entries: list[tuple[str, int, _Pattern]] = []
     roots: list[int] = []
     for index, task in enumerate(tasks):
@@ -147,23 +171,21 @@ def overlapping_pairs(tasks: list[Task]) -> list[tuple[str, str]]:
                 roots.append(index)
             else:
                 entries.append((pattern.prefix.rstrip("/"), index, pattern))
-    found: set[tuple[int, int]] = set()
     for r in roots:
         for other in range(len(tasks)):
-            if other != r and tasks[other].files:
-                found.add((min(r, other), max(r, other)))
+            if tasks[other].files and (found := pair(r, other)):
+                yield found
     entries.sort(key=lambda e: (e[0], e[1]))
     stack: list[tuple[str, int, _Pattern]] = []
     for prefix, index, pattern in entries:
         while stack and not prefix.startswith(stack[-1][0]):
             stack.pop()
         for _, other, other_pattern in stack:
-            if other != index and _pattern_overlap(pattern, other_pattern):
-                found.add((min(index, other), max(index, other)))
+            if (min(index, other), max(index, other)) in seen or not _pattern_overlap(pattern, other_pattern):
+                continue
+            if found := pair(index, other):
+                yield found
         stack.append((prefix, index, pattern))
-    pairs = [(tasks[i].id, tasks[j].id) for i, j in found]
-    pairs = [(x, y) if task_sort_key(x) <= task_sort_key(y) else (y, x) for x, y in pairs]
-    return sorted(pairs, key=lambda p: (task_sort_key(p[0]), task_sort_key(p[1])))
 
 
 # -- admission ------------------------------------------------------------------------------------
@@ -182,6 +204,7 @@ def admit(plan: TaskPlan, ready: Iterable[str], running: Collection[str], max_pa
         return []
     busy = [tasks[r].files for r in running]
     admitted: list[str] = []
+    rejected: set[tuple[str, ...]] = set()
     for task_id in sorted(ready, key=task_sort_key):
         task = tasks[task_id]
         if not task.parallel:
@@ -190,7 +213,13 @@ def admit(plan: TaskPlan, ready: Iterable[str], running: Collection[str], max_pa
             break
         if len(running) + len(admitted) >= max_parallel:
             break
+        files = tuple(task.files)
+        if files in rejected:
+            continue
         if any(files_overlap(task.files, other) for other in busy):
+            # Busy Files only grow during a call, so the same Files stay refused (many tasks often
+            # share a folder).
+            rejected.add(files)
             continue
         admitted.append(task_id)
         busy.append(task.files)
@@ -201,44 +230,37 @@ class _ReadyQueue:
     """Ready tasks in id order; hands :func:`admit` only the lowest ids it can reach.
 
     ``admit`` stops at the first non-``[P]`` task or when the slots are full, so a prefix of the ready
-    tasks gives the same answer as all of them unless the prefix ran out first; then it doubles.
+    tasks gives the same answer as all of them unless the prefix ran out first; then all are given.
     Without this, a plan with thousands of ready tasks would sort them all on every completion.
     """
 
     def __init__(self, plan: TaskPlan) -> None:
         self.plan = plan
-        self.heap: list[tuple[tuple[tuple[int, int, str], ...], str]] = []
+        self.items: list[tuple[tuple[tuple[int, int, str], ...], str]] = []
 
     def __len__(self) -> int:
-        return len(self.heap)
+        return len(self.items)
 
     def push(self, task_id: str) -> None:
-        heapq.heappush(self.heap, (task_sort_key(task_id), task_id))
+        bisect.insort(self.items, (task_sort_key(task_id), task_id))
 
     def admit(self, running: Collection[str], max_parallel: int) -> list[str]:
         free = max_parallel - len(running)
-        if not self.heap or free <= 0:
+        if not self.items or free <= 0:
             return []
         tasks = self.plan.by_id
+        if any(not tasks[r].parallel for r in running):
+            return []
         size = max(2 * free, 8)
         while True:
-            taken = [heapq.heappop(self.heap) for _ in range(min(size, len(self.heap)))]
-            chosen = admit(self.plan, [t for _, t in taken], running, max_parallel)
-            complete = (
-                not self.heap
-                or len(chosen) >= free
-                or any(not tasks[t].parallel for _, t in taken)
-                or bool(running and any(not tasks[r].parallel for r in running))
-            )
-            if complete:
-                started = set(chosen)
-                for item in taken:
-                    if item[1] not in started:
-                        heapq.heappush(self.heap, item)
-                return chosen
-            for item in taken:
-                heapq.heappush(self.heap, item)
-            size *= 2
+            prefix = [t for _, t in self.items[:size]]
+            chosen = admit(self.plan, prefix, running, max_parallel)
+            if size >= len(self.items) or len(chosen) >= free or any(not tasks[t].parallel for t in prefix):
+                break
+            size = len(self.items)
+        for task_id in chosen:
+            del self.items[bisect.bisect_left(self.items, (task_sort_key(task_id), task_id))]
+        return chosen
 
 
 # -- graph helpers --------------------------------------------------------------------------------

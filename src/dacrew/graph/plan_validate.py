@@ -13,7 +13,7 @@ from typing import Literal
 from dacrew.errors import UserError
 from dacrew.graph.plan_model import CHECK_KINDS, KNOWN_OWNERS, PlanNote, Task, TaskPlan
 from dacrew.graph.plan_parse import parse_plan, read_plan_text
-from dacrew.graph.plan_schedule import find_cycle, overlapping_pairs, task_sort_key
+from dacrew.graph.plan_schedule import find_cycle, iter_overlapping_pairs, task_sort_key
 
 # The template's own placeholders, plus any other all-caps bracket (``[NEEDS CLARIFICATION]``);
 # ``[P]`` and story labels such as ``[US1]`` are markers, not placeholders.
@@ -29,6 +29,7 @@ PLACEHOLDERS = (
 )
 _PLACEHOLDER = re.compile(r"\[(?:" + "|".join(re.escape(p[1:-1]) for p in PLACEHOLDERS) + r"|[A-Z][A-Z_ ]{2,}[A-Z])\]")
 _FENCE = ("```", "~~~")
+MAX_OVERLAP_WARNINGS = 50
 
 
 @dataclass(frozen=True)
@@ -246,18 +247,34 @@ def _overlaps(plan: TaskPlan, path: str) -> list[Diagnostic]:
     parallel = [t for t in plan.tasks if t.parallel]
     reach = _Reach(plan)
     known = plan.by_id
-    out: list[Diagnostic] = []
-    for a, b in overlapping_pairs(parallel):
+    pairs: list[tuple[str, str]] = []
+    more = False
+    for a, b in iter_overlapping_pairs(parallel):
         if reach.related(a, b):
             continue
-        later = known[max(a, b, key=task_sort_key)]
-        other = a if later.id == b else b
+        if len(pairs) == MAX_OVERLAP_WARNINGS:
+            # Hundreds of tasks writing one folder would otherwise mean a warning for every pair.
+            more = True
+            break
+        pairs.append((a, b))
+    pairs.sort(key=lambda p: (task_sort_key(p[1]), task_sort_key(p[0])))
+    out = [
+        Diagnostic(
+            "warning",
+            f"[P] tasks {a} and {b} write overlapping Files; they will not run at the same time",
+            path,
+            known[b].line_of("files"),
+        )
+        for a, b in pairs
+    ]
+    if more:
+        last = known[pairs[-1][1]]
         out.append(
             Diagnostic(
                 "warning",
-                f"[P] tasks {other} and {later.id} write overlapping Files; they will not run at the same time",
+                f"more [P] tasks write overlapping Files; only the first {MAX_OVERLAP_WARNINGS} pairs are listed",
                 path,
-                later.line_of("files"),
+                last.line_of("files"),
             )
         )
     return out
