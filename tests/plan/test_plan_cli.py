@@ -177,3 +177,15 @@ def test_subprocess_smoke(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr == f"{broken}:1: not valid UTF-8 (byte 0xff)\n"
+
+
+def test_project_agents_beside_the_plan_are_owners(tmp_path: Path) -> None:
+    plan = tmp_path / "tasks.md"
+    plan.write_text("## A Tasks\n### T001: Check quality\n**Owner**: dq-expert\n**Acceptance**: ok\n", encoding="utf-8")
+    refused = runner.invoke(app, ["plan", "validate", str(plan)])
+    assert refused.exit_code == 2
+    assert "unknown owner 'dq-expert'" in refused.stderr
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "dq-expert.md").write_text("---\nname: dq-expert\n---\n", encoding="utf-8")
+    accepted = runner.invoke(app, ["plan", "validate", str(plan)])
+    assert accepted.exit_code == 0, accepted.stderr

@@ -14,10 +14,19 @@ app = typer.Typer(help="Validate a task plan (tasks.md) and preview its schedule
 def _compile(plan: Path, strict: bool):
     from dacrew.graph.plan_validate import compile_plan
 
-    compiled, warnings = compile_plan(plan, strict=strict)
+    compiled, warnings = compile_plan(plan, strict=strict, known_owners=_project_agents(plan))
     for warning in warnings:
         typer.echo(str(warning), err=True)
     return compiled
+
+
+def _project_agents(plan: Path) -> list[str]:
+    """Agents the project defines in ``prompts/<agent>.md`` beside the plan are owners too."""
+    folder = plan.parent / "prompts"
+    try:
+        return [p.stem for p in folder.glob("*.md") if p.name != "tasks-template.md"] if folder.is_dir() else []
+    except OSError:
+        return []
 
 
 @app.command("validate")
