@@ -223,21 +223,29 @@ def test_a_changed_project_is_parsed_again(edit_dir: Path) -> None:
     assert {n.name for n in after.nodes} == before | {"fct_new"}
 
 
-def test_concurrent_calls_are_serialised(edit_dir: Path) -> None:
-    results: list[int] = []
+def test_concurrent_calls_on_two_projects_are_serialised(edit_dir: Path, shop_dir: Path) -> None:
+    # dbt-core keeps process-wide state (flags, adapters, the working directory): calls on different
+    # projects from different threads must each see their own project.
+    results: dict[str, list[str]] = {}
 
-    def call() -> None:
-        ctx = ToolContext(project_dir=edit_dir)
-        results.append(len(dbt_ls(ctx, LsArgs(select="path:models/staging")).nodes))
+    def call(root: Path, key: str) -> None:
+        ctx = ToolContext(project_dir=root)
+        results[key] = sorted(
+            n.name for n in dbt_ls(ctx, LsArgs(select="path:models/marts", resource_type="model")).nodes
+        )
 
-    threads = [threading.Thread(target=call) for _ in range(3)]
+    threads = [
+        threading.Thread(target=call, args=(root, f"{name}{i}"))
+        for i in range(2)
+        for root, name in ((edit_dir, "edit"), (shop_dir, "shop"))
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(results) == 3
-    assert len(set(results)) == 1
-    assert results[0] > 0
+    assert results["shop0"] == results["shop1"] == ["customers", "orders"]
+    assert results["edit0"] == results["edit1"]
+    assert {"customers", "orders"} <= set(results["edit0"])
 
 
 def test_dbt_project_dir_from_config(tmp_path: Path, shop_dir: Path) -> None:
