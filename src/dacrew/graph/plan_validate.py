@@ -65,7 +65,7 @@ def compile_plan(
 
 
 def validate(plan: TaskPlan, *, known_owners: Iterable[str] = (), text: str | None = None) -> list[Diagnostic]:
-    """Every problem of ``plan``, errors and warnings, ordered by line.
+    """Every problem of ``plan``: the errors, then the warnings, each ordered by line.
 
     Integration points missing from the dependencies are added to ``plan`` (with a note) once the ids
     are known to be sound, so that cycles and overlaps are judged on the graph that will run. ``text``,
