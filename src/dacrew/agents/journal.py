@@ -2,7 +2,9 @@
 
 A task that was interrupted or killed restarts from its top (LangGraph re-runs it); the loop then
 replays the journal instead of asking the model again or repeating a tool's side effect. An entry is
-appended (and fsynced) right after the call it records, before the loop acts on it.
+appended right after the call it records, before the loop acts on it, as one ``write`` to an
+``O_APPEND`` file: it survives the process being killed (the page cache outlives it). It is not fsynced,
+so a power cut can lose the last entries — that call is then simply made again.
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ class Journal:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, line)
-                os.fsync(fd)
             finally:
                 os.close(fd)
             index[str(entry["key"])] = entry

@@ -42,6 +42,13 @@ def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, A
     config = load_config(settings.project)
     models = resolve_model_source(settings.model, config, dry_run=settings.dry_run, base_dir=settings.project)
     spec_path = settings.project / "spec.md"
+    # Import what every task needs now, not inside the first task's timing.
+    import langchain_core.messages  # noqa: F401  # pyright: ignore[reportUnusedImport]
+
+    if not settings.dry_run:
+        from dacrew.tools.registry import load_all
+
+        load_all()
     return Runtime(
         settings=settings,
         plan=plan,

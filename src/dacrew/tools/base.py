@@ -8,6 +8,7 @@ context (project, task, permissions, approvals, connections) is injected and nev
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -149,7 +150,13 @@ class Tool:
         return self.func(ctx, parsed)
 
     def schema(self) -> dict[str, Any]:
-        return self.args_model.model_json_schema()
+        return _schema_of(self.args_model)
+
+
+@functools.cache
+def _schema_of(model: type[ToolArgs]) -> dict[str, Any]:
+    # Building a JSON schema costs about a millisecond; every agent turn binds its tools.
+    return model.model_json_schema()
 
 
 _REGISTERED: dict[str, Tool] = {}
