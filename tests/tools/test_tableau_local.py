@@ -97,6 +97,8 @@ def test_build_writes_tds_and_hyper_that_open_with_the_real_libraries(project: P
 
     from tableauhyperapi import Connection, HyperProcess, TableName, Telemetry
 
+    assert result.hyper == "tableau/datasources/customer_ltv.hyper"
+    assert result.connection == "extract"
     with (
         HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_dir": str(project / "..")}) as hyper,
         Connection(hyper.endpoint, project / result.hyper) as conn,
@@ -161,3 +163,71 @@ def test_writes_only_inside_the_task_files(project: Path) -> None:
         tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
     ctx = ToolContext(project_dir=project, files=("tableau/",))
     assert tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv")).rows == MART_ROWS
+
+
+def test_live_snowflake_datasource_has_no_extract_and_no_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fakesnow
+
+    from dacrew.tools.warehouse import ExecuteArgs, warehouse_execute
+
+    with fakesnow.server() as sf:
+        # fakesnow takes any password; a distinctive one shows it is not written anywhere
+        monkeypatch.setenv("SF_PASSWORD", "pw-71c3e9")
+        (tmp_path / "dbt_project.yml").write_text("name: sf\nprofile: sf\n")
+        (tmp_path / "profiles.yml").write_text(
+            "sf:\n  target: prod\n  outputs:\n    prod:\n      type: snowflake\n"
+            f"      account: {sf['account']}\n      user: {sf['user']}\n"
+            "      password: \"{{ env_var('SF_PASSWORD') }}\"\n"
+            f"      host: {sf['host']}\n      port: {sf['port']}\n      protocol: {sf['protocol']}\n"
+            "      database: analytics\n      schema: marts\n      warehouse: reporting_wh\n      role: reporter\n"
+            "      session_parameters: {CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED: false}\n"
+        )
+        ctx = ToolContext(project_dir=tmp_path, permissions=frozenset({"read", "write", "ddl"}))
+        try:
+            warehouse_execute(
+                ctx, ExecuteArgs(sql="create table customer_ltv (customer_id int, lifetime_value number(12,2))")
+            )
+            warehouse_execute(ctx, ExecuteArgs(sql="insert into customer_ltv values (1, 10.5), (2, 20.25)"))
+            built = tableau_build_datasource(
+                ctx,
+                BuildArgs(
+                    table="marts.customer_ltv",
+                    metrics=[Metric(name="Average LTV", formula="AVG([LIFETIME_VALUE])")],
+                ),
+            )
+            assert built.connection == "live"
+            assert built.hyper is None
+            assert built.rows == 2
+            text = (tmp_path / built.tds).read_text()
+            assert "pw-71c3e9" not in text
+            root = ET.fromstring(text)
+            conn = root.find(".//connection[@class='snowflake']")
+            assert conn is not None
+            assert conn.get("dbname") == "ANALYTICS"
+            assert conn.get("schema") == "MARTS"
+            assert conn.get("warehouse") == "reporting_wh"
+            assert conn.get("service") == "reporter"
+            relation = root.find(".//relation")
+            assert relation is not None
+            assert relation.get("table") == "[MARTS].[CUSTOMER_LTV]"
+            types = {c.get("name"): c.get("datatype") for c in root.findall("column")}
+            assert types["[CUSTOMER_ID]"] == "integer"
+            assert types["[LIFETIME_VALUE]"] == "real"
+            assert not (tmp_path / "tableau/datasources/customer_ltv.hyper").exists()
+            check = tableau_check_fields(ctx, CheckFieldsArgs(tds=built.tds, table="marts.customer_ltv"))
+            assert check.matches, check.message
+            assert check.table_rows == 2
+            assert check.hyper_rows is None
+            with pytest.raises(ToolError, match="extracts are written from a DuckDB target"):
+                tableau_build_datasource(ctx, BuildArgs(table="marts.customer_ltv", connection="extract"))
+        finally:
+            ctx.close()
+
+
+def test_live_connection_needs_snowflake(project: Path) -> None:
+    with pytest.raises(ToolError, match="live connection needs a Snowflake target"):
+        tableau_build_datasource(
+            ToolContext(project_dir=project), BuildArgs(table="analytics.customer_ltv", connection="live")
+        )

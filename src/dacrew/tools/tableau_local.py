@@ -72,8 +72,8 @@ def _render_env(value: str) -> str:
     return _ENV_VAR_RE.sub(sub, value)
 
 
-def duckdb_path(ctx: ToolContext) -> Path:
-    """The DuckDB file of the dbt profile's target (dbt.project_dir, dbt.profiles_dir, dbt.target)."""
+def dbt_target(ctx: ToolContext) -> tuple[dict[str, Any], Path, str]:
+    """The dbt profile's target as written (env_var() rendered), the dbt project folder, the target name."""
     cfg = ctx.config.dbt
     dbt_dir = (ctx.project_dir / (cfg.project_dir or ".")).resolve()
     profile = cfg.profile or _yaml_file(dbt_dir / "dbt_project.yml").get("profile")
@@ -98,38 +98,59 @@ def duckdb_path(ctx: ToolContext) -> Path:
     if not isinstance(entry, dict):
         raise UserError(f"profile {profile!r} is not in the file", path=str(profiles_file))
     profile_entry = cast(dict[str, Any], entry)
-    target = cfg.target or profile_entry.get("target")
+    target = str(cfg.target or profile_entry.get("target"))
     outputs: Any = profile_entry.get("outputs") or {}
-    output: Any = cast(dict[str, Any], outputs).get(str(target)) if isinstance(outputs, dict) else None
+    output: Any = cast(dict[str, Any], outputs).get(target) if isinstance(outputs, dict) else None
     if not isinstance(output, dict):
         raise UserError(f"profile {profile!r} has no output {target!r}", path=str(profiles_file))
-    output = cast(dict[str, Any], output)
+    rendered = {k: _render_env(v) if isinstance(v, str) else v for k, v in cast(dict[str, Any], output).items()}
+    return rendered, dbt_dir, target
+
+
+def duckdb_path(ctx: ToolContext) -> Path:
+    """The DuckDB file of the dbt profile's target (dbt.project_dir, dbt.profiles_dir, dbt.target)."""
+    output, dbt_dir, target = dbt_target(ctx)
     if output.get("type") != "duckdb":
-        raise ToolError(
-            f"target {target!r} is not DuckDB: build extracts from DuckDB locally, or publish a live connection"
-        )
-    raw = _render_env(str(output.get("path", ":memory:")))
+        raise ToolError(f"target {target!r} is {output.get('type')}, not DuckDB: there is no local file to read")
+    raw = str(output.get("path", ":memory:"))
     if raw.startswith(":memory:") or raw.startswith("md:"):
         raise ToolError(f"target {target!r} has no DuckDB file (path {raw!r}) to read the table from")
-    path = Path(raw)
+    path = Path(raw).expanduser()
     return path if path.is_absolute() else dbt_dir / path
+
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "BYTEINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+_REAL_TYPES = {"FLOAT", "FLOAT4", "FLOAT8", "DOUBLE", "DOUBLE PRECISION", "REAL", "HUGEINT", "UBIGINT"}
+
+
+def tableau_type(source_type: str) -> TableauType:
+    """Tableau's datatype for a DuckDB or Snowflake column type."""
+    t = source_type.upper().strip()
+    base = t.split("(")[0].strip()
+    if base in {"BOOLEAN", "BOOL"}:
+        return "boolean"
+    if base in _INTEGER_TYPES:
+        return "integer"
+    if base in {"NUMBER", "NUMERIC", "DECIMAL"}:
+        args = re.findall(r"\d+", t)
+        # Snowflake's NUMBER(p,0) holds whole numbers; money has a scale, and so does DuckDB's default DECIMAL.
+        whole = (len(args) == 2 and args[1] == "0") or (not args and base == "NUMBER")
+        return "integer" if whole else "real"
+    if base in _REAL_TYPES:
+        return "real"
+    if base == "DATE":
+        return "date"
+    if base.startswith("TIMESTAMP") or base == "DATETIME":
+        return "datetime"
+    return "string"
 
 
 def _column(name: str, source_type: str) -> Column:
     quoted = '"' + name.replace('"', '""') + '"'
-    t = source_type.upper()
-    if t == "BOOLEAN":
-        return Column(name, source_type, "boolean", quoted)
-    if t in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}:
-        return Column(name, source_type, "integer", f"CAST({quoted} AS BIGINT)")
-    if t in {"FLOAT", "DOUBLE", "REAL", "HUGEINT", "UBIGINT"} or t.startswith("DECIMAL"):
-        # Money and counts fit a double for analysis; Hyper's NUMERIC is narrower than DuckDB's.
-        return Column(name, source_type, "real", f"CAST({quoted} AS DOUBLE)")
-    if t == "DATE":
-        return Column(name, source_type, "date", quoted)
-    if t.startswith("TIMESTAMP") or t == "DATETIME":
-        return Column(name, source_type, "datetime", f"CAST({quoted} AS TIMESTAMP)")
-    return Column(name, source_type, "string", f"CAST({quoted} AS VARCHAR)")
+    datatype = tableau_type(source_type)
+    cast_to = {"integer": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP", "string": "VARCHAR"}.get(datatype)
+    # Hyper takes BIGINT, DOUBLE, TIMESTAMP and text; its NUMERIC is narrower than DuckDB's DECIMAL.
+    return Column(name, source_type, datatype, f"CAST({quoted} AS {cast_to})" if cast_to else quoted)
 
 
 @contextmanager
@@ -158,6 +179,47 @@ def open_table(ctx: ToolContext, table: str) -> Generator[tuple[Any, list[Column
         yield con, [_column(str(r[0]), str(r[1])) for r in described], quoted
     finally:
         con.close()
+
+
+def _warehouse_tool(ctx: ToolContext, name: str, args: dict[str, Any]) -> Any:
+    """A call to the warehouse toolset (looked up when needed): it holds the Snowflake connection."""
+    from dacrew.tools.registry import load_all
+
+    found = load_all().get(name)
+    if found is None:
+        raise ToolError(f"reading a Snowflake table needs the warehouse toolset's {name}, which is not installed")
+    return found.call(ctx, args)
+
+
+def table_shape(ctx: ToolContext, table: str) -> tuple[list[Column], int]:
+    """The table's columns and row count, from DuckDB directly or from Snowflake through the warehouse."""
+    if not _TABLE_RE.match(table):
+        raise ToolError(f"{table!r} is not a table name: use table, schema.table or database.schema.table")
+    output, _, _ = dbt_target(ctx)
+    if output.get("type") == "snowflake":
+        parts = [p.upper() for p in table.split(".")]
+        database = parts[-3] if len(parts) == 3 else str(output.get("database", "")).upper()
+        schema = parts[-2] if len(parts) >= 2 else str(output.get("schema", "")).upper()
+        # information_schema keeps NUMBER's scale, which tells whole numbers from money.
+        described = _warehouse_tool(
+            ctx,
+            "warehouse_query",
+            {
+                "sql": "select column_name, data_type, numeric_precision, numeric_scale "
+                f"from {database}.information_schema.columns where table_schema = '{schema}' "
+                f"and table_name = '{parts[-1]}' order by ordinal_position"
+            },
+        )
+        if not described.rows:
+            raise ToolError(f"no table {table} in the warehouse; build it first or check the schema")
+        columns = [
+            _column(str(name), f"{kind}({precision},{scale})" if scale is not None else str(kind))
+            for name, kind, precision, scale in described.rows
+        ]
+        counted = _warehouse_tool(ctx, "warehouse_query", {"sql": f"select count(*) from {table}"})
+        return columns, int(counted.rows[0][0])
+    with open_table(ctx, table) as (con, columns, quoted):
+        return columns, int(con.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0])
 
 
 # -- the .tds document ------------------------------------------------------------------------------
@@ -206,8 +268,59 @@ def _metric_formula(metric: Metric, columns: set[str], metrics: dict[str, str]) 
     return _FIELD_REF_RE.sub(sub, metric.formula)
 
 
-def tds_document(name: str, hyper_file: str, columns: list[Column], metrics: list[Metric]) -> ET.ElementTree:
-    conn_name = f"hyper.{uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:28]}"
+@dataclass(frozen=True)
+class Source:
+    """Where a data source's rows are: its local .hyper extract, or the warehouse table itself (live)."""
+
+    connection: dict[str, str]
+    """The attributes of the inner <connection> (class hyper or snowflake; never a password)."""
+    table: str
+    """The relation, e.g. [Extract].[Extract] or [MARTS].[CUSTOMER_LTV]."""
+    relation_name: str
+
+
+def extract_source(hyper_file: str) -> Source:
+    return Source(
+        {
+            "authentication": "auth-none",
+            "author-locale": "en_US",
+            "class": "hyper",
+            "dbname": hyper_file,
+            "default-settings": "yes",
+            "schema": "Extract",
+            "sslmode": "",
+            "tablename": "Extract",
+            "username": "tableau_internal_user",
+        },
+        "[Extract].[Extract]",
+        "Extract",
+    )
+
+
+def snowflake_source(output: dict[str, Any], table: str) -> Source:
+    """A live connection to ``table`` on the target's account (Tableau asks for the password itself)."""
+    parts = [p.upper() for p in table.split(".")]
+    database = parts[-3] if len(parts) == 3 else str(output.get("database", "")).upper()
+    schema = parts[-2] if len(parts) >= 2 else str(output.get("schema", "")).upper()
+    return Source(
+        {
+            "authentication": "Username Password",
+            "class": "snowflake",
+            "dbname": database,
+            "schema": schema,
+            "server": f"{output.get('account', '')}.snowflakecomputing.com",
+            "service": str(output.get("role") or ""),
+            "username": str(output.get("user") or ""),
+            "warehouse": str(output.get("warehouse") or ""),
+        },
+        f"[{schema}].[{parts[-1]}]",
+        parts[-1],
+    )
+
+
+def tds_document(name: str, source: Source, columns: list[Column], metrics: list[Metric]) -> ET.ElementTree:
+    kind = source.connection["class"]
+    conn_name = f"{kind}.{uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:28]}"
     root = ET.Element(
         "datasource",
         {
@@ -221,25 +334,11 @@ def tds_document(name: str, hyper_file: str, columns: list[Column], metrics: lis
     named = ET.SubElement(
         ET.SubElement(federated, "named-connections"), "named-connection", {"caption": name, "name": conn_name}
     )
-    ET.SubElement(
-        named,
-        "connection",
-        {
-            "authentication": "auth-none",
-            "author-locale": "en_US",
-            "class": "hyper",
-            "dbname": hyper_file,
-            "default-settings": "yes",
-            "schema": "Extract",
-            "sslmode": "",
-            "tablename": "Extract",
-            "username": "tableau_internal_user",
-        },
-    )
+    ET.SubElement(named, "connection", source.connection)
     ET.SubElement(
         federated,
         "relation",
-        {"connection": conn_name, "name": "Extract", "table": "[Extract].[Extract]", "type": "table"},
+        {"connection": conn_name, "name": source.relation_name, "table": source.table, "type": "table"},
     )
     records = ET.SubElement(federated, "metadata-records")
     for ordinal, col in enumerate(columns, start=1):
@@ -249,7 +348,7 @@ def tds_document(name: str, hyper_file: str, columns: list[Column], metrics: lis
             ("remote-name", col.name),
             ("remote-type", col.source_type),
             ("local-name", f"[{col.name}]"),
-            ("parent-name", "[Extract]"),
+            ("parent-name", f"[{source.relation_name}]"),
             ("remote-alias", col.name),
             ("ordinal", str(ordinal)),
             ("local-type", col.datatype),
@@ -388,6 +487,11 @@ class BuildArgs(ToolArgs):
     metrics: list[Metric] = Field(
         default_factory=list[Metric], description="Calculated fields for the feature's metrics."
     )
+    connection: Literal["extract", "live"] | None = Field(
+        default=None,
+        description="extract: a .hyper beside the .tds (the default on DuckDB); live: the Snowflake table "
+        "itself, no extract (the default on Snowflake).",
+    )
 
 
 class FieldInfo(BaseModel):
@@ -399,7 +503,8 @@ class FieldInfo(BaseModel):
 
 class BuildResult(ToolResult):
     tds: str
-    hyper: str
+    hyper: str | None = Field(description="The extract, or null for a live connection.")
+    connection: Literal["extract", "live"]
     table: str
     rows: int
     fields: list[FieldInfo]
@@ -413,32 +518,48 @@ def _writable(ctx: ToolContext, rel: str) -> None:
 
 @tool("tableau", read_only=False)
 def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
-    """Write tableau/datasources/<name>.tds and <name>.hyper from a warehouse table, with no server.
+    """Write tableau/datasources/<name>.tds (and its .hyper extract) for a warehouse table, with no server.
 
-    The .tds lists every column with its Tableau type, role and a readable caption, adds one calculated
-    field per metric (formulas refer to columns as [column_name], or to another metric by its name), and
-    connects to the .hyper extract, which holds every row of the table.
+    The .tds lists every column with its Tableau type, role and a readable caption, and adds one
+    calculated field per metric (formulas refer to columns as [column_name], or to another metric by its
+    name). On DuckDB it connects to a .hyper extract holding every row of the table; on Snowflake it is
+    a live connection to the table (Tableau asks for the credentials; none are written).
     """
     if not _TABLE_RE.match(args.table):
         raise ToolError(f"{args.table!r} is not a table name: use table, schema.table or database.schema.table")
     name = args.name or args.table.split(".")[-1]
     if not _NAME_RE.match(name):
         raise ToolError(f"{name!r}: a data source name is letters, digits, _ and - only")
+    output, _, target = dbt_target(ctx)
+    kind = str(output.get("type"))
+    mode = args.connection or ("live" if kind == "snowflake" else "extract")
+    if mode == "live" and kind != "snowflake":
+        raise ToolError(f"a live connection needs a Snowflake target ({target!r} is {kind}): use an extract")
+    if mode == "extract" and kind != "duckdb":
+        raise ToolError(
+            f"extracts are written from a DuckDB target ({target!r} is {kind}): build a live data source and "
+            "let Tableau schedule the extract on the server"
+        )
     rel_tds, rel_hyper = f"{DATASOURCE_DIR}/{name}.tds", f"{DATASOURCE_DIR}/{name}.hyper"
-    for rel in (rel_tds, rel_hyper):
+    for rel in (rel_tds, rel_hyper) if mode == "extract" else (rel_tds,):
         _writable(ctx, rel)
     out_dir = ctx.project_dir / DATASOURCE_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open_table(ctx, args.table) as (con, columns, quoted):
-        tree = tds_document(name, f"{name}.hyper", columns, args.metrics)
-        rows = write_hyper(out_dir / f"{name}.hyper", con, quoted, columns)
+    if mode == "live":
+        columns, rows = table_shape(ctx, args.table)
+        tree = tds_document(name, snowflake_source(output, args.table), columns, args.metrics)
+    else:
+        with open_table(ctx, args.table) as (con, columns, quoted):
+            tree = tds_document(name, extract_source(f"{name}.hyper"), columns, args.metrics)
+            rows = write_hyper(out_dir / f"{name}.hyper", con, quoted, columns)
     staged = out_dir / f".{name}.tds.tmp"
     tree.write(staged, encoding="utf-8", xml_declaration=True)
     staged.replace(out_dir / f"{name}.tds")
     fields = [FieldInfo(name=c.name, caption=caption(c.name), datatype=c.datatype, role=_role(c)[0]) for c in columns]
     return BuildResult(
         tds=rel_tds,
-        hyper=rel_hyper,
+        hyper=rel_hyper if mode == "extract" else None,
+        connection=mode,
         table=args.table,
         rows=rows,
         fields=fields,
@@ -499,15 +620,16 @@ def tableau_check_fields(ctx: ToolContext, args: CheckFieldsArgs) -> CheckFields
     if not path.is_relative_to(root) or not path.is_file():
         raise ToolError(f"{args.tds}: no such .tds file in the project")
     plain, calcs, dbname = _tds_fields(path)
-    with open_table(ctx, args.table) as (con, columns, quoted):
-        table_rows = int(con.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0])
-    expected = {c.name: c.datatype for c in columns}
-    missing = sorted(set(expected) - set(plain))
-    unknown = sorted(set(plain) - set(expected))
+    columns, table_rows = table_shape(ctx, args.table)
+    # Warehouses fold unquoted names (Snowflake to upper case): compare names case-insensitively.
+    expected = {c.name.casefold(): c for c in columns}
+    in_tds = {n.casefold(): n for n in plain}
+    missing = sorted(expected[k].name for k in set(expected) - set(in_tds))
+    unknown = sorted(in_tds[k] for k in set(in_tds) - set(expected))
     mismatches = sorted(
-        f"{n}: .tds says {plain[n]}, the table's {next(c.source_type for c in columns if c.name == n)} is {expected[n]}"
-        for n in set(plain) & set(expected)
-        if plain[n] != expected[n]
+        f"{in_tds[k]}: .tds says {plain[in_tds[k]]}, the table's {expected[k].source_type} is {expected[k].datatype}"
+        for k in set(in_tds) & set(expected)
+        if plain[in_tds[k]] != expected[k].datatype
     )
     known = set(plain) | {calc_name(c).strip("[]") for c in calcs}
     broken = sorted(
