@@ -145,7 +145,7 @@ def _header(report: RunReport) -> str:
 
 # -- DAG -------------------------------------------------------------------------------------------
 
-_NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _LANE_HEAD, _LANE_PAD, _PAD = 176, 52, 56, 10, 24, 10, 12
+_NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _LANE_HEAD, _LANE_PAD, _PAD = 168, 52, 44, 10, 24, 10, 12
 
 
 def _depths(plan: TaskPlan) -> dict[str, int]:
@@ -181,9 +181,32 @@ def _node(task: TaskReport, x: float, y: float) -> str:
         f'<rect x="{x + 4}" y="{y + 7}" width="4" height="{_NODE_H - 14}" rx="2" fill="{_owner_color(task.owner)}"/>'
         f'<text x="{x + 14}" y="{y + 16}" class="nid">{_e(task.id)}</text>'
         f'<text x="{x + _NODE_W - 10}" y="{y + 16}" class="nicon" fill="{stroke}">{STATUS_ICONS.get(task.status, "")}</text>'
-        f'<text x="{x + 14}" y="{y + 31}" class="ntitle">{_e(_clip(task.title, 27))}</text>'
-        f'<text x="{x + 14}" y="{y + 45}" class="nmeta">{_e(_clip(detail, 32))}</text></g>'
+        f'<text x="{x + 14}" y="{y + 31}" class="ntitle">{_e(_clip(task.title, 23))}</text>'
+        f'<text x="{x + 14}" y="{y + 45}" class="nmeta">{_e(_clip(detail, 30))}</text></g>'
     )
+
+
+def _edge(source: tuple[float, float], target: tuple[float, float], entry: str, done: bool) -> str:
+    """A curve from a dependency to its dependent, entering it at ``entry``: ``left`` (same band), ``top``
+    (a band below, the dependent first in its column) or ``side`` (a band below, under other nodes of its
+    column: coming in from the side keeps the curve off them)."""
+    (x1, y1), (x2, y2) = source, target
+    if entry == "left":
+        sx, sy, ex, ey = x1 + _NODE_W, y1 + _NODE_H / 2, x2 - 2, y2 + _NODE_H / 2
+        bend = max(24.0, abs(ex - sx) / 2)
+        curve = f"C{sx + bend:.1f},{sy:.1f} {ex - bend:.1f},{ey:.1f}"
+    elif entry == "top":
+        sx, sy, ex, ey = x1 + _NODE_W / 2, y1 + _NODE_H, x2 + _NODE_W / 2, y2 - 2
+        bend = max(20.0, (ey - sy) / 2)
+        curve = f"C{sx:.1f},{sy + bend:.1f} {ex:.1f},{ey - bend:.1f}"
+    else:
+        right = x1 >= x2
+        sx, sy = x1 + _NODE_W / 2, y1 + _NODE_H
+        ex, ey = (x2 + _NODE_W + 2, y2 + _NODE_H / 2) if right else (x2 - 2, y2 + _NODE_H / 2)
+        reach = 36.0 if right else -36.0
+        curve = f"C{sx:.1f},{sy + (ey - sy) * 0.7:.1f} {ex + reach:.1f},{ey:.1f}"
+    cls = "edge" if done else "edge open"
+    return f'<path class="{cls}" d="M{sx:.1f},{sy:.1f} {curve} {ex:.1f},{ey:.1f}" marker-end="url(#arrow)"/>'
 
 
 def _dag(report: RunReport, plan: TaskPlan) -> str:
@@ -195,15 +218,24 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
             f'<section><h2>Plan</h2><p class="note">{len(tasks)} tasks: too many to draw; see the table.</p></section>'
         )
     depth = _depths(plan)
+    # Columns count dependency depth within a phase's band: phases run one after another, so global
+    # depth would push each band to the right of the one before and make the picture very wide.
+    lanes: list[dict[int, list[TaskReport]]] = []
+    for lane in _lanes(plan, tasks):
+        members = [t for t in tasks if t.phase == lane]
+        base = min(depth.get(t.id, 0) for t in members)
+        columns: dict[int, list[TaskReport]] = {}
+        for task in members:
+            columns.setdefault(depth.get(task.id, 0) - base, []).append(task)
+        lanes.append(columns)
+    cols = max(max(c) for c in lanes) + 1
+    width = _PAD * 2 + cols * (_NODE_W + _COL_GAP) - _COL_GAP
     pos: dict[str, tuple[float, float]] = {}
+    band_of: dict[str, int] = {}
+    first_rows: set[str] = set()
     bands: list[str] = []
     y = float(_PAD)
-    width = _PAD * 2 + (max(depth.values(), default=0) + 1) * (_NODE_W + _COL_GAP) - _COL_GAP
-    for lane in _lanes(plan, tasks):
-        columns: dict[int, list[TaskReport]] = {}
-        for task in tasks:
-            if task.phase == lane:
-                columns.setdefault(depth.get(task.id, 0), []).append(task)
+    for index, (lane, columns) in enumerate(zip(_lanes(plan, tasks), lanes, strict=True)):
         rows = max(len(c) for c in columns.values())
         height = _LANE_HEAD + rows * (_NODE_H + _ROW_GAP) - _ROW_GAP + _LANE_PAD
         bands.append(
@@ -213,22 +245,19 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
         for col, members in columns.items():
             for row, task in enumerate(members):
                 pos[task.id] = (_PAD + col * (_NODE_W + _COL_GAP), y + _LANE_HEAD + row * (_NODE_H + _ROW_GAP))
+                band_of[task.id] = index
+                if row == 0:
+                    first_rows.add(task.id)
         y += height + _ROW_GAP
     status = {t.id: t.status for t in tasks}
     edges: list[str] = []
     for task in tasks:
-        x2, y2 = pos[task.id]
-        for dep in task.dependencies:
-            if dep not in pos:
-                continue
-            x1, y1 = pos[dep]
-            sx, sy, ex, ey = x1 + _NODE_W, y1 + _NODE_H / 2, x2 - 2, y2 + _NODE_H / 2
-            bend = max(24.0, (ex - sx) / 2)
-            cls = "edge" if status.get(dep) == "completed" else "edge open"
-            edges.append(
-                f'<path class="{cls}" d="M{sx:.1f},{sy:.1f} C{sx + bend:.1f},{sy:.1f} {ex - bend:.1f},{ey:.1f} '
-                f'{ex:.1f},{ey:.1f}" marker-end="url(#arrow)"/>'
-            )
+        for dep in (d for d in task.dependencies if d in pos):
+            if band_of[dep] == band_of[task.id] or pos[dep][1] > pos[task.id][1]:
+                entry = "left"
+            else:
+                entry = "top" if task.id in first_rows else "side"
+            edges.append(_edge(pos[dep], pos[task.id], entry, status.get(dep) == "completed"))
     nodes = "".join(_node(t, *pos[t.id]) for t in tasks)
     owners = sorted({t.owner for t in tasks})
     legend = "".join(
@@ -455,7 +484,7 @@ def _table(report: RunReport) -> str:
         stroke, fill = _status(t.status)
         rows.append(
             f'<tr data-task="{_e(t.id)}"><td class="nid">{_e(t.id)}</td><td>{_e(t.title)}</td><td>{_e(t.phase)}</td>'
-            f'<td><i class="dot" style="background:{_owner_color(t.owner)}"></i>{_e(t.owner)}</td>'
+            f'<td class="owner"><i class="dot" style="background:{_owner_color(t.owner)}"></i>{_e(t.owner)}</td>'
             f'<td><span class="pill" style="background:{fill};border-color:{stroke};color:{stroke}">'
             f"{_e(t.status.replace('_', ' '))}</span></td>"
             f'<td class="num">{_clock(t.started)}</td><td class="num">{duration(t.duration_s)}</td>'
@@ -513,7 +542,7 @@ svg text{font-family:inherit}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th{text-align:left;font-size:11.5px;color:#64748b;text-transform:uppercase;letter-spacing:.04em;border-bottom:2px solid #e2e8f0;padding:6px 8px}
 td{border-bottom:1px solid #f1f5f9;padding:6px 8px;vertical-align:top}
-td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.owner{white-space:nowrap}td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .note-row td{border-bottom:1px solid #e2e8f0;font-size:12.5px;padding-top:0}
 .pill{border:1px solid;border-radius:999px;padding:1px 8px;font-size:12px;white-space:nowrap}
 .dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px}

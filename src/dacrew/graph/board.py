@@ -20,8 +20,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from dacrew.findings.report import RunTally, TaskTally, parse_ts, seconds_between
 from dacrew.findings.report_html import duration, usd
+from dacrew.findings.report_tally import RunTally, TaskTally, parse_ts, seconds_between
 from dacrew.graph.plan_model import TaskPlan
 
 STATUS_STYLES = {
