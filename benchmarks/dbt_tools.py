@@ -3,7 +3,8 @@ CLI (a new process each time), on one generated 20-model DuckDB project, in one 
 
     uv run python benchmarks/dbt_tools.py [--repeat N]
 
-Prints JSON: the seconds of each run for both, their medians and the ratio (CLI / toolset).
+Prints JSON: the seconds of each run for both (interleaved, so both see the same machine load), their
+medians and the ratio (CLI / toolset).
 Target: the toolset at least 2x faster than the CLI on repeated builds.
 """
 
@@ -57,37 +58,33 @@ def write_project(root: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def toolset_builds(root: Path, repeat: int) -> tuple[list[float], float]:
-    """The first build (parse included) and then ``repeat`` more, all in this process."""
+def interleaved(tool_root: Path, cli_root: Path, repeat: int) -> tuple[list[float], list[float], float]:
+    """A first toolset build (parse included), then ``repeat`` rounds of one toolset build and one CLI
+    build each, interleaved so that both see the same machine load."""
     from dacrew.tools.base import ToolContext
     from dacrew.tools.dbt import RunArgs, dbt_build
 
-    ctx = ToolContext(project_dir=root)
+    ctx = ToolContext(project_dir=tool_root)
     start = time.perf_counter()
     first = dbt_build(ctx, RunArgs())
     cold = time.perf_counter() - start
     assert first.ok, first.error
-    times: list[float] = []
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt), "build", "--project-dir", str(cli_root), "--profiles-dir", str(cli_root), "--quiet"]
+    env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    tool_times: list[float] = []
+    cli_times: list[float] = []
     for _ in range(repeat):
         start = time.perf_counter()
         result = dbt_build(ctx, RunArgs())
-        times.append(time.perf_counter() - start)
+        tool_times.append(time.perf_counter() - start)
         assert result.ok, result.error
         assert result.manifest_reused
         assert sum(1 for n in result.nodes if n.resource_type == "model") == MODELS
-    return times, cold
-
-
-def cli_builds(root: Path, repeat: int) -> list[float]:
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), "build", "--project-dir", str(root), "--profiles-dir", str(root), "--quiet"]
-    env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    times: list[float] = []
-    for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
+        subprocess.run(command, cwd=cli_root, env=env, check=True, capture_output=True)
+        cli_times.append(time.perf_counter() - start)
+    return tool_times, cli_times, cold
 
 
 def main() -> None:
@@ -99,8 +96,7 @@ def main() -> None:
         tool_root, cli_root = workdir / "toolset", workdir / "cli"
         write_project(tool_root)
         write_project(cli_root)
-        tool_times, cold = toolset_builds(tool_root, opts.repeat)
-        cli_times = cli_builds(cli_root, opts.repeat)
+        tool_times, cli_times, cold = interleaved(tool_root, cli_root, opts.repeat)
         tool_median, cli_median = statistics.median(tool_times), statistics.median(cli_times)
         print(
             json.dumps(
