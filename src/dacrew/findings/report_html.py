@@ -48,6 +48,8 @@ OWNER_COLORS = {
 }
 _OTHER_OWNER = "#94a3b8"
 _MAX_DRAWN = 500
+_FIT_COLUMNS = 5
+"""DAG columns a laptop-wide page shows without scrolling."""
 """Beyond this many tasks the DAG and timeline would be unreadable; the table still lists every task."""
 
 
@@ -186,27 +188,44 @@ def _node(task: TaskReport, x: float, y: float) -> str:
     )
 
 
-def _edge(source: tuple[float, float], target: tuple[float, float], entry: str, done: bool) -> str:
-    """A curve from a dependency to its dependent, entering it at ``entry``: ``left`` (same band), ``top``
-    (a band below, the dependent first in its column) or ``side`` (a band below, under other nodes of its
-    column: coming in from the side keeps the curve off them)."""
+def _edge(source: tuple[float, float], target: tuple[float, float], first_row: bool, done: bool) -> str:
+    """A curve from a dependency to its dependent that stays off the nodes between them where it can:
+    side to side when the dependent is to the right; into its top when it heads its column; else
+    around the right of the column into its right side."""
     (x1, y1), (x2, y2) = source, target
-    if entry == "left":
-        sx, sy, ex, ey = x1 + _NODE_W, y1 + _NODE_H / 2, x2 - 2, y2 + _NODE_H / 2
-        bend = max(24.0, abs(ex - sx) / 2)
+    ey = y2 + _NODE_H / 2
+    if x2 > x1:
+        sx, sy, ex = x1 + _NODE_W, y1 + _NODE_H / 2, x2 - 2
+        bend = max(24.0, (ex - sx) / 2)
         curve = f"C{sx + bend:.1f},{sy:.1f} {ex - bend:.1f},{ey:.1f}"
-    elif entry == "top":
+    elif first_row and y2 > y1:
         sx, sy, ex, ey = x1 + _NODE_W / 2, y1 + _NODE_H, x2 + _NODE_W / 2, y2 - 2
         bend = max(20.0, (ey - sy) / 2)
         curve = f"C{sx:.1f},{sy + bend:.1f} {ex:.1f},{ey - bend:.1f}"
+    elif x1 == x2:
+        sx, sy, ex = x1 + _NODE_W, y1 + _NODE_H / 2, x2 + _NODE_W + 2
+        curve = f"C{sx + 30:.1f},{sy:.1f} {ex + 30:.1f},{ey:.1f}"
     else:
-        right = x1 >= x2
-        sx, sy = x1 + _NODE_W / 2, y1 + _NODE_H
-        ex, ey = (x2 + _NODE_W + 2, y2 + _NODE_H / 2) if right else (x2 - 2, y2 + _NODE_H / 2)
-        reach = 36.0 if right else -36.0
-        curve = f"C{sx:.1f},{sy + (ey - sy) * 0.7:.1f} {ex + reach:.1f},{ey:.1f}"
+        sx, sy, ex = x1 + _NODE_W / 2, y1 + _NODE_H, x2 + _NODE_W + 2
+        curve = f"C{sx:.1f},{sy + (ey - sy) * 0.7:.1f} {ex + 36:.1f},{ey:.1f}"
     cls = "edge" if done else "edge open"
     return f'<path class="{cls}" d="M{sx:.1f},{sy:.1f} {curve} {ex:.1f},{ey:.1f}" marker-end="url(#arrow)"/>'
+
+
+def _columns(plan: TaskPlan, tasks: list[TaskReport]) -> list[tuple[str, dict[int, list[TaskReport]]]]:
+    """Each phase band's tasks by column. Columns are dependency depth; when that is wider than a page,
+    depth counts from each band's start instead (phases mostly follow one another, so little is lost)."""
+    depth = _depths(plan)
+    relative = max(depth.get(t.id, 0) for t in tasks) + 1 > _FIT_COLUMNS
+    out: list[tuple[str, dict[int, list[TaskReport]]]] = []
+    for lane in _lanes(plan, tasks):
+        members = [t for t in tasks if t.phase == lane]
+        base = min(depth.get(t.id, 0) for t in members) if relative else 0
+        columns: dict[int, list[TaskReport]] = {}
+        for task in members:
+            columns.setdefault(depth.get(task.id, 0) - base, []).append(task)
+        out.append((lane, columns))
+    return out
 
 
 def _dag(report: RunReport, plan: TaskPlan) -> str:
@@ -217,25 +236,14 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
         return (
             f'<section><h2>Plan</h2><p class="note">{len(tasks)} tasks: too many to draw; see the table.</p></section>'
         )
-    depth = _depths(plan)
-    # Columns count dependency depth within a phase's band: phases run one after another, so global
-    # depth would push each band to the right of the one before and make the picture very wide.
-    lanes: list[dict[int, list[TaskReport]]] = []
-    for lane in _lanes(plan, tasks):
-        members = [t for t in tasks if t.phase == lane]
-        base = min(depth.get(t.id, 0) for t in members)
-        columns: dict[int, list[TaskReport]] = {}
-        for task in members:
-            columns.setdefault(depth.get(task.id, 0) - base, []).append(task)
-        lanes.append(columns)
-    cols = max(max(c) for c in lanes) + 1
+    lanes = _columns(plan, tasks)
+    cols = max(max(c) for _, c in lanes) + 1
     width = _PAD * 2 + cols * (_NODE_W + _COL_GAP) - _COL_GAP
     pos: dict[str, tuple[float, float]] = {}
-    band_of: dict[str, int] = {}
     first_rows: set[str] = set()
     bands: list[str] = []
     y = float(_PAD)
-    for index, (lane, columns) in enumerate(zip(_lanes(plan, tasks), lanes, strict=True)):
+    for lane, columns in lanes:
         rows = max(len(c) for c in columns.values())
         height = _LANE_HEAD + rows * (_NODE_H + _ROW_GAP) - _ROW_GAP + _LANE_PAD
         bands.append(
@@ -245,19 +253,16 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
         for col, members in columns.items():
             for row, task in enumerate(members):
                 pos[task.id] = (_PAD + col * (_NODE_W + _COL_GAP), y + _LANE_HEAD + row * (_NODE_H + _ROW_GAP))
-                band_of[task.id] = index
                 if row == 0:
                     first_rows.add(task.id)
         y += height + _ROW_GAP
     status = {t.id: t.status for t in tasks}
-    edges: list[str] = []
-    for task in tasks:
-        for dep in (d for d in task.dependencies if d in pos):
-            if band_of[dep] == band_of[task.id] or pos[dep][1] > pos[task.id][1]:
-                entry = "left"
-            else:
-                entry = "top" if task.id in first_rows else "side"
-            edges.append(_edge(pos[dep], pos[task.id], entry, status.get(dep) == "completed"))
+    edges = [
+        _edge(pos[dep], pos[task.id], task.id in first_rows, status.get(dep) == "completed")
+        for task in tasks
+        for dep in task.dependencies
+        if dep in pos
+    ]
     nodes = "".join(_node(t, *pos[t.id]) for t in tasks)
     owners = sorted({t.owner for t in tasks})
     legend = "".join(
