@@ -130,6 +130,8 @@ def test_refusal_rules(sql: str, rule: str) -> None:
         ("DELETE FROM t WHERE id = 1", "write", ""),
         ("DELETE FROM t", "write", "no_where"),
         ("UPDATE t SET a = 1", "write", "no_where"),
+        ("UPDATE t SET a = 1 WHERE 1 = 1", "write", "no_where"),
+        ("DELETE FROM t WHERE TRUE", "write", "no_where"),
         ("CREATE TABLE t (a INT)", "ddl", ""),
         ("DROP TABLE t", "ddl", "destructive"),
         ("TRUNCATE TABLE t", "ddl", "destructive"),

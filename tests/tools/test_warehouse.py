@@ -101,7 +101,7 @@ def test_execute_applies_permissions_and_approvals(scratch: Path) -> None:
     created = warehouse_execute(ctx, ExecuteArgs(sql="create table notes (id int)"))
     assert created.statement == "CREATE"
     warehouse_execute(ctx, ExecuteArgs(sql="insert into notes values (1), (2)"))
-    with pytest.raises(ApprovalRequired, match="without WHERE"):
+    with pytest.raises(ApprovalRequired, match="without a real WHERE"):
         warehouse_execute(ctx, ExecuteArgs(sql="delete from notes"))
     with pytest.raises(ApprovalRequired):
         warehouse_execute(ctx, ExecuteArgs(sql="drop table notes"))

@@ -207,9 +207,11 @@ def _judge(stmt: object, dialect: Dialect, exists: Callable[[str], bool] | None)
                 approval, reason = "destructive", "INSERT OVERWRITE replaces every row"
         elif isinstance(node, (exp.Update, exp.Delete)):
             needs = _max(needs, "write")
-            if node.args.get("where") is None:
+            where = node.args.get("where")
+            # A WHERE that names no column (WHERE TRUE, WHERE 1 = 1) filters nothing.
+            if where is None or where.find(exp.Column) is None:
                 approval = "no_where"
-                reason = f"{type(node).__name__.upper()} without WHERE changes every row"
+                reason = f"{type(node).__name__.upper()} without a real WHERE changes every row"
         elif isinstance(node, (exp.Create, exp.Alter, exp.Comment, exp.Undrop, exp.Into, exp.Refresh)):
             needs = _max(needs, "ddl")
         elif isinstance(node, exp.Drop):
