@@ -186,3 +186,26 @@ def test_an_approval_is_asked_for_and_a_denial_is_reported(tmp_path: Path) -> No
     assert DONE == ["dev"]
     journal = (tmp_path / ".dacrew" / "runs" / "a1" / "journal" / "T001.1.jsonl").read_text()
     assert "a person denied this request: wipe prod" in journal
+
+
+def test_phase_gates_stop_a_headless_run_until_approved(tmp_path: Path) -> None:
+    plan = (
+        "# Data Analytics Tasks: Gates\n\n## Setup & Configuration Tasks\n\n"
+        "### T001: Setup\n**Owner**: Parent Agent\n**Dependencies**: None\n**Files**: `config/`\n"
+        "**Description**: Set up\n- things\n**Acceptance**: ready\n\n"
+        "## Data Foundation Tasks\n\n"
+        "### T002: Staging [P]\n**Owner**: dbt-expert\n**Dependencies**: None\n**Files**: `models/`\n"
+        "**Description**: Stage\n- models\n**Acceptance**: staged\n"
+    )
+    (tmp_path / "tasks.md").write_text(plan)
+    args = ["--project-dir", str(tmp_path)]
+    first = runner.invoke(
+        app, ["run", str(tmp_path / "tasks.md"), *args, "--dry-run", "--headless", "--gate", "phases", "--run-id", "g1"]
+    )
+    assert first.exit_code == 3, first.output
+    found = FindingsStore(tmp_path).all()
+    assert found["T001"].status == "completed"
+    assert "T002" not in found, "a later phase must wait for the gate"
+    second = runner.invoke(app, ["resume", "g1", *args, "--approve"])
+    assert second.exit_code == 0, second.output
+    assert FindingsStore(tmp_path).all()["T002"].status == "completed"

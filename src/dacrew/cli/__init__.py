@@ -11,10 +11,25 @@ from typer.core import TyperGroup
 from dacrew import __version__
 from dacrew.errors import DacrewError, UserError
 
+OPTIONAL_VALUE = ("--approve", "--deny")
+
+
+def _optional_values(args: list[str]) -> list[str]:
+    """``--approve`` / ``--deny`` take an optional TASK: given alone, they mean "the one pending"."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg in OPTIONAL_VALUE and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out.append("")
+    return out
+
 
 class _Root(TyperGroup):
     """Turns dacrew's own errors into one line on stderr and their exit code, in every command —
     the console script and in-process test runners alike."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _optional_values(args))
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -216,8 +216,10 @@ def resume(
         None, "--headless/--interactive", help="Never prompt (default: as the run was started)."
     ),
     answer: list[str] = typer.Option([], "--answer", help="[TASK=]TEXT: answer a pending question."),
-    approve: list[str] = typer.Option([], "--approve", help="[TASK]: approve a pending request (or phase gate)."),
-    deny: list[str] = typer.Option([], "--deny", help="[TASK]: deny a pending request (or phase gate)."),
+    approve: list[str] = typer.Option(
+        [], "--approve", help="[TASK]: approve a pending request (or a phase gate, by phase)."
+    ),
+    deny: list[str] = typer.Option([], "--deny", help="[TASK]: deny a pending request (or a phase gate, by phase)."),
     budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Raise the run's budget."),
 ) -> None:
     """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""

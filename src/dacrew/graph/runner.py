@@ -222,12 +222,13 @@ async def _pending_of(settings: RunSettings) -> list[dict[str, Any]]:
         checkpoint = await saver.aget_tuple({"configurable": {"thread_id": settings.run_id, "checkpoint_ns": ""}})
         if checkpoint is None:
             return []
-        pending: list[dict[str, Any]] = []
+        # A task's interrupt is written by the task and again by the node that re-raises it: one per id.
+        pending: dict[str, dict[str, Any]] = {}
         for _task_id, channel, value in checkpoint.pending_writes or []:
             if channel == "__interrupt__":
                 for i in value:
-                    pending.append({"id": i.id, **dict(i.value)})
-        return pending
+                    pending[i.id] = {"id": i.id, **dict(i.value)}
+        return list(pending.values())
 
 
 def pending_of(settings: RunSettings) -> list[dict[str, Any]]:
