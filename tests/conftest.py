@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,10 +36,9 @@ def _connect_ex(self: socket.socket, address: Any) -> int:
 
 
 @pytest.fixture(autouse=True)
-def _no_live_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_live_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _connect_ex)
     for key in ("ANTHROPIC_API_KEY", "DACREW_TABLEAU__TOKEN_SECRET", "DACREW_ORCHESTRA__API_KEY"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
-    yield
