@@ -3,7 +3,7 @@ tests with one failing, a source with freshness, a snapshot), built once per ses
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from textwrap import dedent
 
@@ -127,6 +127,12 @@ def write_project(root: Path, extra: dict[str, str] | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dedent(text).lstrip(), encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="session")
+def write_shop() -> Callable[..., Path]:
+    """``write_shop(root, extra=None)`` writes a fresh, unbuilt shop project."""
+    return write_project
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import write_project
 from dacrew.errors import ApprovalRequired, GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
 from dacrew.tools.dbt import (
@@ -186,8 +186,8 @@ def test_full_refresh_and_other_targets_need_approval(shop_ctx: ToolContext, sho
 
 
 @pytest.fixture(scope="module")
-def edit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_project(tmp_path_factory.mktemp("edit"))
+def edit_dir(tmp_path_factory: pytest.TempPathFactory, write_shop: Callable[..., Path]) -> Path:
+    return write_shop(tmp_path_factory.mktemp("edit"))
 
 
 def test_compile_errors_are_reported(edit_dir: Path) -> None:
