@@ -132,7 +132,7 @@ def events() -> list[dict[str, Any]]:
             "T004",
             status="failed",
             attempt=2,
-            usage=usage(2500, 100, 0.02),
+            usage=usage(4500, 400, 0.04),  # every attempt so far
             error="acceptance checks failed after 2 attempts",
         ),
         ev(
@@ -464,3 +464,22 @@ def test_html_before_anything_started() -> None:
     assert len(page.find("g", "node", svg="dag")) == 7
     assert page.find("rect", "bar") == []
     assert "No task started." in " ".join(page.text)
+
+
+def test_task_finished_usage_is_the_task_total_so_far() -> None:
+    # Without model_response events the last task_finished figure counts: it already covers every attempt.
+    log = [
+        ev(0, "task_started", "T001", attempt=1),
+        ev(1, "task_finished", "T001", status="failed", attempt=1, usage=usage(100, 10, 0.01), error="x"),
+        ev(2, "task_started", "T001", attempt=2),
+        ev(3, "task_finished", "T001", status="completed", attempt=2, usage=usage(250, 30, 0.03), error=""),
+    ]
+    report = build_report(plan(), log, {})
+    assert (report.tasks[0].tokens.input, report.tasks[0].usd) == (250, pytest.approx(0.03))
+    assert report.tokens.input == 250
+
+
+def test_a_paused_run_exits_3_and_ends_at_the_pause() -> None:
+    log = [ev(0, "run_started", run_id="r-9"), ev(4, "run_paused", run_id="r-9", pending=[])]
+    report = build_report(plan(), log, {})
+    assert (report.status, report.exit_code, report.finished, report.wall_s) == ("paused", 3, at(4), 4.0)

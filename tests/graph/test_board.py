@@ -283,3 +283,17 @@ def test_a_tall_plan_shows_the_busy_rows() -> None:
     assert "T050" in text
     assert "more tasks not shown" in text
     assert len(text.splitlines()) < 25
+
+
+def test_replay_folds_earlier_events_silently() -> None:
+    # A resumed run's board starts from what the run did before the pause.
+    console = plain_console()
+    board = Board(plan(), console=console)
+    board.replay(events())
+    assert output(console) == ""
+    board.handle(ev(20, "run_resumed", run_id="r-7"))
+    board.handle(ev(21, "task_started", "T004", owner="business-context", attempt=1))
+    assert output(console).splitlines()[-1][9:] == "T004 started (business-context, attempt 1)"
+    text = render(board)
+    assert "completed" in row(text, "T002")
+    assert "running" in row(text, "T004")

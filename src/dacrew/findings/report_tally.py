@@ -277,7 +277,8 @@ def _task_finished(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     t.status = _text(e.get("status")) or "failed"
     t.attempt = _int(e.get("attempt"), t.attempt)
     t.finished = ts
-    t.finished_usage = t.finished_usage + usage_of(e.get("usage"))
+    # The task's usage so far, every attempt included (not this attempt's alone).
+    t.finished_usage = usage_of(e.get("usage"))
     t.error = _text(e.get("error"))
     t.activity = ""
     if t.status != "needs_input":
@@ -293,6 +294,8 @@ def _gate(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
 
 def _run_paused(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     run.status = "paused"
+    run.exit_code = 3  # stopped, waiting for input or approval (DESIGN: exit codes)
+    run.finished = ts
     raw = e.get("pending")
     items = cast(list[Any], raw) if isinstance(raw, list) else []
     run.pending = [

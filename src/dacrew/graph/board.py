@@ -9,7 +9,7 @@ events through :class:`~dacrew.findings.report.RunTally`, like the run report, s
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -98,6 +98,11 @@ class Board:
                 stamp = parse_ts(event.get("ts"))
                 prefix = stamp.astimezone().strftime("%H:%M:%S ") if stamp else ""
                 self.console.print(Text(prefix, style="dim") + line, soft_wrap=True, highlight=False)
+
+    def replay(self, events: Iterable[Mapping[str, Any]]) -> None:
+        """Fold earlier events of the run (a resume) into the board without logging them again."""
+        with self._lock:
+            self.tally.apply_all(events)
 
     def _line(self, e: Mapping[str, Any]) -> Text | None:
         kind = str(e.get("type", ""))
