@@ -100,7 +100,8 @@ def test_execute_applies_permissions_and_approvals(scratch: Path) -> None:
     ctx = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL)
     created = warehouse_execute(ctx, ExecuteArgs(sql="create table notes (id int)"))
     assert created.statement == "CREATE"
-    warehouse_execute(ctx, ExecuteArgs(sql="insert into notes values (1), (2)"))
+    inserted = warehouse_execute(ctx, ExecuteArgs(sql="insert into notes values (1), (2)"))
+    assert (inserted.statement, inserted.rows_affected) == ("INSERT", 2)
     with pytest.raises(ApprovalRequired, match="without a real WHERE"):
         warehouse_execute(ctx, ExecuteArgs(sql="delete from notes"))
     with pytest.raises(ApprovalRequired):

@@ -39,10 +39,11 @@ def _project(root: Path, output: str) -> Path:
 
 def _seed(ctx: ToolContext) -> None:
     warehouse_execute(ctx, ExecuteArgs(sql="create table orders (id int, amount number(10,2), created_at timestamp)"))
-    warehouse_execute(
+    inserted = warehouse_execute(
         ctx,
         ExecuteArgs(sql="insert into orders values (1, 10.5, '2024-01-01 00:00:00'), (2, null, '2024-01-02 00:00:00')"),
     )
+    assert inserted.rows_affected == 2
 
 
 def test_connect_kwargs_take_the_target_as_written() -> None:

@@ -98,10 +98,25 @@ def warehouse_execute(ctx: ToolContext, args: ExecuteArgs) -> ExecuteResult:
     return ExecuteResult(
         backend=wh.name,
         statement=verdict.statement,
-        rows_affected=out.rowcount if not out.columns else None,
+        rows_affected=_affected(verdict.statement, out),
         columns=[Column(name=n, type=t) for n, t in out.columns],
         rows=out.rows,
     )
+
+
+_DML = {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"}
+
+
+def _affected(statement: str, out: Any) -> int | None:
+    """Rows a DML statement changed: the databases answer with one row of counts (DuckDB `Count`,
+    Snowflake `number of rows inserted/updated/deleted`)."""
+    if statement not in _DML:
+        return None
+    if not out.columns:
+        return out.rowcount
+    if len(out.rows) == 1 and all(isinstance(v, int) for v in out.rows[0]):
+        return sum(out.rows[0])
+    return None
 
 
 class TableArgs(ToolArgs):
