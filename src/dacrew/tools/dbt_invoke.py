@@ -5,7 +5,7 @@ DuckDB path against the working directory, which this module moves to the dbt pr
 So invocations are serialised process-wide, not only per project (``project_lock("dbt", …)`` is held
 too, so other code can wait on one project).
 
-The parsed manifest is kept per (project, profiles, target) and handed to the next invocation
+The parsed manifest is kept per (project, profiles, profile, target) and handed to the next invocation
 (``dbtRunner(manifest=…)``), skipping dbt's parse; it is dropped when any project file changes.
 """
 
@@ -34,7 +34,11 @@ class _Cached:
     manifest: Any
 
 
-_MANIFESTS: dict[tuple[str, str, str], _Cached] = {}
+_MANIFESTS: dict[tuple[str, str, str, str], _Cached] = {}
+
+
+def _key(loc: DbtLocation) -> tuple[str, str, str, str]:
+    return (str(loc.project_dir), str(loc.profiles_dir), loc.profile, loc.target)
 
 
 class ParseFailed(ToolError):
@@ -137,7 +141,7 @@ def _run(manifest: Any, args: list[str], errors: list[str]) -> Any:
 
 def _manifest(loc: DbtLocation) -> tuple[Any, bool]:
     """The cached manifest if the project has not changed, else a fresh ``dbt parse``."""
-    key = (str(loc.project_dir), str(loc.profiles_dir), loc.target)
+    key = _key(loc)
     fp = fingerprint(loc)
     cached = _MANIFESTS.get(key)
     if cached is not None and cached.fingerprint == fp:
@@ -164,7 +168,7 @@ def parsed_manifest(loc: DbtLocation) -> Any:
 
 def forget_manifest(loc: DbtLocation) -> None:
     """Drop the cached manifest of this project and target: the next invocation parses afresh."""
-    _MANIFESTS.pop((str(loc.project_dir), str(loc.profiles_dir), loc.target), None)
+    _MANIFESTS.pop(_key(loc), None)
 
 
 def _error_text(exc: BaseException | None, errors: list[str]) -> str:
