@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -45,6 +50,27 @@ def make_project(root: Path) -> Path:
     )
     con.close()
     return root
+
+
+@contextmanager
+def fake_snowflake() -> Iterator[dict[str, Any]]:
+    """fakesnow's local server, leaving fakesnow as it found it.
+
+    Starting a server imports the submodule ``fakesnow.server``, which shadows the package's
+    ``server()`` function: a later ``fakesnow.server()`` elsewhere would fail. Undo that afterwards.
+    """
+    import fakesnow
+
+    if not callable(fakesnow.server):
+        sys.modules.pop("fakesnow.server", None)
+        importlib.reload(fakesnow)
+    start = fakesnow.server
+    try:
+        with start() as kwargs:
+            yield kwargs
+    finally:
+        sys.modules.pop("fakesnow.server", None)
+        fakesnow.server = start
 
 
 @pytest.fixture
@@ -168,11 +194,9 @@ def test_writes_only_inside_the_task_files(project: Path) -> None:
 def test_live_snowflake_datasource_has_no_extract_and_no_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fakesnow
-
     from dacrew.tools.warehouse import ExecuteArgs, warehouse_execute
 
-    with fakesnow.server() as sf:
+    with fake_snowflake() as sf:
         # fakesnow takes any password; a distinctive one shows it is not written anywhere
         monkeypatch.setenv("SF_PASSWORD", "pw-71c3e9")
         (tmp_path / "dbt_project.yml").write_text("name: sf\nprofile: sf\n")
