@@ -96,6 +96,8 @@ def base_flags(loc: DbtLocation) -> list[str]:
         str(loc.project_dir),
         "--profiles-dir",
         str(loc.profiles_dir),
+        "--profile",
+        loc.profile,
         "--target",
         loc.target,
     ]
