@@ -197,7 +197,7 @@ def render(board: Board) -> str:
 
 
 def row(text: str, task_id: str) -> str:
-    return next(line for line in text.splitlines() if f" {task_id} " in line)
+    return next(line for line in text.splitlines() if re.search(rf"(^|\s){task_id}\s", line))
 
 
 def test_live_table_while_running() -> None:
@@ -297,3 +297,24 @@ def test_replay_folds_earlier_events_silently() -> None:
     text = render(board)
     assert "completed" in row(text, "T002")
     assert "running" in row(text, "T004")
+
+
+def test_summary_without_an_end_event_claims_no_status() -> None:
+    board = Board(plan(), console=plain_console())
+    board.replay(events()[:3])
+    assert board.summary().startswith("Run r-7 after ")
+    assert "running" not in board.summary()
+
+
+def test_a_narrow_terminal_keeps_ids_and_statuses_whole() -> None:
+    board = Board(plan(), console=Console(file=io.StringIO(), force_terminal=True, width=80))
+    for event in events():
+        board.handle(event)
+    console = Console(file=io.StringIO(), force_terminal=True, width=80, color_system=None)
+    console.print(board.renderable())
+    text = output(console)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "Phase" not in text  # the first columns to go
+    assert "Att." not in text
+    for task_id, status in (("T002", "completed"), ("T003", "failed"), ("T004", "needs input"), ("T005", "skipped")):
+        assert status in row(text, task_id)

@@ -62,7 +62,8 @@ def _status(status: str) -> tuple[str, str]:
 
 
 def _owner_color(owner: str) -> str:
-    return OWNER_COLORS.get(owner, _OTHER_OWNER)
+    lead = owner.split(" + ")[0].strip()  # "orchestra-expert + dbt-expert": the first owner leads
+    return OWNER_COLORS.get(lead, _OTHER_OWNER)
 
 
 def duration(seconds: float | None) -> str:

@@ -8,6 +8,7 @@ events through :class:`~dacrew.findings.report.RunTally`, like the run report, s
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -39,6 +40,12 @@ _LABELS = {"in_progress": "running", "needs_input": "needs input"}
 
 def _label(status: str) -> str:
     return _LABELS.get(status, status.replace("_", " "))
+
+
+def _short_phase(title: str) -> str:
+    """``Phase 2: Data Foundation Tasks`` → ``Data Foundation``: the words that tell phases apart."""
+    text = re.sub(r"^phase\s*\d+\s*[:.-]\s*", "", title.strip(), flags=re.IGNORECASE)
+    return re.sub(r"\s+tasks$", "", text, flags=re.IGNORECASE)
 
 
 def _first_line(text: str, limit: int = 160) -> str:
@@ -161,7 +168,7 @@ class Board:
         if kind == "run_started":
             parts = [f"run {run.run_id} started: {run.feature or self.plan.feature}", f"{len(self.plan.tasks)} tasks"]
             parts += [p for p in (run.model, f"max parallel {run.max_parallel}" if run.max_parallel else "") if p]
-            parts += ["dry run"] if run.dry_run else []
+            parts += ["dry run"] if run.dry_run and "dry run" not in run.model else []
             return Text(" · ".join(parts))
         if kind == "run_resumed":
             return Text(f"run {run.run_id} resumed")
@@ -223,29 +230,35 @@ class Board:
         return [i for i in ids if i in chosen], len(ids) - len(chosen)
 
     def _table(self) -> Table:
+        # Narrow terminals keep the task id, status and cost whole, and give up phase, attempts and title first.
+        wide = self.console.width >= 100
+        id_width = max((len(t.id) for t in self.plan.tasks), default=4)
         table = Table(expand=True, show_edge=False, pad_edge=False, header_style="bold dim")
-        table.add_column("Phase", style="dim", max_width=24, no_wrap=True, overflow="ellipsis")
-        table.add_column("Task", style="bold", no_wrap=True)
-        table.add_column("Title", ratio=1, no_wrap=True, overflow="ellipsis")
-        table.add_column("Agent", no_wrap=True)
-        table.add_column("Status", no_wrap=True, min_width=12)
-        table.add_column("Elapsed", justify="right", no_wrap=True)
-        table.add_column("Att.", justify="right")
-        table.add_column("Tokens", justify="right", no_wrap=True)
-        table.add_column("USD", justify="right", no_wrap=True)
+        if wide:
+            table.add_column("Phase", style="dim", max_width=18, no_wrap=True, overflow="ellipsis")
+        table.add_column("Task", style="bold", no_wrap=True, min_width=id_width)
+        table.add_column("Title", ratio=1, min_width=8, no_wrap=True, overflow="ellipsis")
+        table.add_column("Agent", max_width=20 if wide else 12, no_wrap=True, overflow="ellipsis")
+        table.add_column("Status", min_width=13, max_width=26, no_wrap=True, overflow="ellipsis")
+        table.add_column("Elapsed", justify="right", min_width=7, no_wrap=True)
+        if wide:
+            table.add_column("Att.", justify="right", min_width=4, no_wrap=True)
+        table.add_column("Tokens", justify="right", min_width=6, no_wrap=True)
+        table.add_column("USD", justify="right", min_width=7, no_wrap=True)
         ids, hidden = self._visible()
         for task_id in ids:
             task = self.plan.by_id[task_id]
             t = self.tally.tasks.get(task_id, TaskTally())
             usage = t.usage
+            cells: list[RenderableType] = [_short_phase(task.phase)] if wide else []
             table.add_row(
-                task.phase,
+                *cells,
                 task_id,
                 task.title,
                 t.agent or task.lead,
                 self._status_cell(task_id, t),
                 self._elapsed(t),
-                str(t.attempt) if t.attempt else "",
+                *([str(t.attempt) if t.attempt else ""] if wide else []),
                 f"{usage.total_tokens:,}" if usage.total_tokens else "",
                 usd(usage.usd) if usage.usd else "",
             )
@@ -295,7 +308,9 @@ class Board:
             run = self.tally
             counts = self._counts()
             took = duration(self._run_elapsed())
-            head = f"Run {run.run_id} {run.status}" if run.run_id else f"Run {run.status}"
+            # "running" means no end event reached the board: say nothing rather than something untrue.
+            state = "" if run.status == "running" else f" {run.status}"
+            head = f"Run {run.run_id}{state}" if run.run_id else f"Run{state}"
             sentences = [f"{head} after {took}: {counts.get('completed', 0)} of {len(self.plan.tasks)} tasks completed"]
             for status, verb in (("failed", "failed"), ("skipped", "skipped"), ("needs_input", "waiting for input")):
                 ids = [t.id for t in self.plan.tasks if self.tally.tasks.get(t.id, TaskTally()).status == status]
