@@ -414,10 +414,18 @@ def test_html_dag_has_a_node_per_task(report: RunReport) -> None:
     nodes = page.find("g", "node", svg="dag")
     assert [n["data-task"] for n in nodes] == [f"T00{i}" for i in range(1, 8)]
     assert {n["data-task"]: n["data-status"] for n in nodes}["T004"] == "failed"
-    # One edge per dependency: T002, T003, T006 ← T001; T004 ← T002, T003; T005 ← T004; T007 ← T003.
-    assert len(page.find("path", "edge", svg="dag")) == 7
+    edges = {(e["data-from"], e["data-to"]) for e in page.find("path", "edge", svg="dag")}
+    assert edges == {
+        ("T001", "T002"),
+        ("T001", "T003"),
+        ("T001", "T006"),
+        ("T002", "T004"),
+        ("T003", "T004"),
+        ("T004", "T005"),
+        ("T003", "T007"),
+    }
     # Edges out of an unfinished task are dashed.
-    assert len(page.find("path", "open", svg="dag")) == 1
+    assert [(e["data-from"], e["data-to"]) for e in page.find("path", "open", svg="dag")] == [("T004", "T005")]
 
 
 def test_html_timeline_has_a_bar_per_started_task(report: RunReport) -> None:
@@ -483,3 +491,11 @@ def test_a_paused_run_exits_3_and_ends_at_the_pause() -> None:
     log = [ev(0, "run_started", run_id="r-9"), ev(4, "run_paused", run_id="r-9", pending=[])]
     report = build_report(plan(), log, {})
     assert (report.status, report.exit_code, report.finished, report.wall_s) == ("paused", 3, at(4), 4.0)
+
+
+def test_html_marks_the_longest_chain(report: RunReport) -> None:
+    # By time taken: T001 (1.9 s) → T003 (3.9 s) → T004 (3.0 s) beats the chain through T002 (3.5 s).
+    html = render_html(report, plan())
+    critical = page_of(html).find("path", "critical", svg="dag")
+    assert {(e["data-from"], e["data-to"]) for e in critical} == {("T001", "T003"), ("T003", "T004")}
+    assert "longest dependency chain" in html

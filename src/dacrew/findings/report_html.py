@@ -8,13 +8,14 @@ per agent, and the table of tasks with their checks.
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from html import escape
 
 from dacrew.errors import UserError
 from dacrew.findings.report import RunReport, TaskReport, parse_ts
 from dacrew.graph.plan_model import TaskPlan
-from dacrew.graph.plan_schedule import topological_order
+from dacrew.graph.plan_schedule import critical_path, topological_order
 
 # (stroke, fill) per status; the stroke is also the bar colour on the timeline.
 STATUS_COLORS: dict[str, tuple[str, str]] = {
@@ -189,7 +190,9 @@ def _node(task: TaskReport, x: float, y: float) -> str:
     )
 
 
-def _edge(source: tuple[float, float], target: tuple[float, float], first_row: bool, done: bool) -> str:
+def _edge(
+    ids: tuple[str, str], source: tuple[float, float], target: tuple[float, float], first_row: bool, cls: str
+) -> str:
     """A curve from a dependency to its dependent that stays off the nodes between them where it can:
     side to side when the dependent is to the right; into its top when it heads its column; else
     around the right of the column into its right side."""
@@ -209,8 +212,19 @@ def _edge(source: tuple[float, float], target: tuple[float, float], first_row: b
     else:
         sx, sy, ex = x1 + _NODE_W / 2, y1 + _NODE_H, x2 + _NODE_W + 2
         curve = f"C{sx:.1f},{sy + (ey - sy) * 0.7:.1f} {ex + 36:.1f},{ey:.1f}"
-    cls = "edge" if done else "edge open"
-    return f'<path class="{cls}" d="M{sx:.1f},{sy:.1f} {curve} {ex:.1f},{ey:.1f}" marker-end="url(#arrow)"/>'
+    return f'<path class="{cls}" data-from="{_e(ids[0])}" data-to="{_e(ids[1])}" d="M{sx:.1f},{sy:.1f} {curve} {ex:.1f},{ey:.1f}" marker-end="url(#arrow)"/>'
+
+
+def _critical_edges(plan: TaskPlan, tasks: list[TaskReport]) -> set[tuple[str, str]]:
+    """The dependency chain that took longest in this run: no schedule could have beaten its length."""
+    durations = {t.id: t.duration_s or 0.0 for t in tasks}
+    if not any(durations.values()):
+        return set()
+    try:
+        path, _ = critical_path(plan, durations)
+    except UserError:
+        return set()
+    return set(itertools.pairwise(path))
 
 
 def _columns(plan: TaskPlan, tasks: list[TaskReport]) -> list[tuple[str, dict[int, list[TaskReport]]]]:
@@ -258,12 +272,13 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
                     first_rows.add(task.id)
         y += height + _ROW_GAP
     status = {t.id: t.status for t in tasks}
-    edges = [
-        _edge(pos[dep], pos[task.id], task.id in first_rows, status.get(dep) == "completed")
-        for task in tasks
-        for dep in task.dependencies
-        if dep in pos
-    ]
+    critical = _critical_edges(plan, tasks)
+    edges: list[str] = []
+    for task in tasks:
+        for dep in (d for d in task.dependencies if d in pos):
+            cls = "edge" if status.get(dep) == "completed" else "edge open"
+            cls += " critical" if (dep, task.id) in critical else ""
+            edges.append(_edge((dep, task.id), pos[dep], pos[task.id], task.id in first_rows, cls))
     nodes = "".join(_node(t, *pos[t.id]) for t in tasks)
     owners = sorted({t.owner for t in tasks})
     legend = "".join(
@@ -272,6 +287,8 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
     ) + "".join(
         f'<span class="lg"><i class="owner" style="background:{_owner_color(o)}"></i>{_e(o)}</span>' for o in owners
     )
+    if critical:
+        legend += '<span class="lg"><i class="crit"></i>longest dependency chain, by time taken</span>'
     svg = (
         f'<svg class="dag" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" viewBox="0 0 {width} {y}">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
@@ -335,6 +352,7 @@ def _timeline(report: RunReport) -> str:
     started = sorted((t for t in report.tasks if t.started), key=lambda t: (t.started or "", t.id))
     if not started:
         return '<section><h2>Timeline</h2><p class="note">No task started.</p></section>'
+    total_started = len(started)
     started = started[:_MAX_DRAWN]
     t0, total = _bounds(report, started)
 
@@ -401,7 +419,8 @@ def _timeline(report: RunReport) -> str:
         f'<text class="rowlabel" x="{_LABEL_W - 8}" y="{conc_top + _CONC_H / 2 + 4:.1f}">running (peak {peak})</text>'
         "</svg>"
     )
-    note = f"{len(started)} tasks started · makespan {duration(report.makespan_s)} · peak parallelism {peak}"
+    shown = f"the first {_MAX_DRAWN} of {total_started}" if total_started > _MAX_DRAWN else str(total_started)
+    note = f"{shown} tasks started · makespan {duration(report.makespan_s)} · peak parallelism {peak}"
     if report.max_parallel:
         note += f" of {report.max_parallel}"
     return f'<section><h2>Timeline</h2><p class="note">{_e(note)}</p><div class="scroll">{svg}</div></section>'
@@ -531,6 +550,8 @@ svg text{font-family:inherit}
 .lane{fill:#f8fafc;stroke:#e2e8f0}
 .lanehead{font-size:11px;font-weight:600;fill:#64748b;text-transform:uppercase;letter-spacing:.05em}
 .edge{fill:none;stroke:#94a3b8;stroke-width:1.3}.edge.open{stroke-dasharray:4 3}
+.edge.critical{stroke:#6366f1;stroke-width:2.4}
+.lg i.crit{border:0;height:3px;width:16px;background:#6366f1;vertical-align:3px}
 .nid{font-weight:700;font-size:12px;fill:#0f172a}
 .nicon{font-size:13px;font-weight:700;text-anchor:end}
 .ntitle{font-size:11.5px;fill:#1e293b}.nmeta{font-size:10.5px;fill:#64748b}
