@@ -291,7 +291,7 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
         legend += '<span class="lg"><i class="crit"></i>longest dependency chain, by time taken</span>'
     svg = (
         f'<svg class="dag" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" viewBox="0 0 {width} {y}">'
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#94a3b8"/></marker></defs>'
         f"{''.join(bands)}{''.join(edges)}{nodes}</svg>"
     )
