@@ -255,3 +255,22 @@ def test_live_connection_needs_snowflake(project: Path) -> None:
         tableau_build_datasource(
             ToolContext(project_dir=project), BuildArgs(table="analytics.customer_ltv", connection="live")
         )
+
+
+def test_metadata_records_use_tableau_remote_type_codes(project: Path) -> None:
+    result = tableau_build_datasource(ToolContext(project_dir=project), BuildArgs(table="analytics.customer_ltv"))
+    root = ET.parse(project / result.tds).getroot()
+    records = {r.findtext("remote-name"): r for r in root.iter("metadata-record")}
+    codes = {name: rec.findtext("remote-type") for name, rec in records.items()}
+    assert codes == {
+        "customer_id": "20",
+        "customer_name": "129",
+        "first_order_date": "133",
+        "last_seen_at": "135",
+        "lifetime_value": "5",
+        "order_count": "20",
+        "is_active": "11",
+    }
+    debug = records["lifetime_value"].find("attributes/attribute[@name='DebugRemoteType']")
+    assert debug is not None
+    assert debug.text == '"DECIMAL(12,2)"'

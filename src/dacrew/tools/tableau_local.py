@@ -268,6 +268,10 @@ def _metric_formula(metric: Metric, columns: set[str], metrics: dict[str, str]) 
     return _FIELD_REF_RE.sub(sub, metric.formula)
 
 
+# Tableau's remote-type codes (OLE DB type numbers) for each datatype, as in the files Tableau writes.
+_REMOTE_TYPE = {"integer": 20, "real": 5, "string": 129, "boolean": 11, "date": 133, "datetime": 135}
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a data source's rows are: its local .hyper extract, or the warehouse table itself (live)."""
@@ -346,7 +350,7 @@ def tds_document(name: str, source: Source, columns: list[Column], metrics: list
         role, _ = _role(col)
         for tag, text in (
             ("remote-name", col.name),
-            ("remote-type", col.source_type),
+            ("remote-type", str(_REMOTE_TYPE[col.datatype])),
             ("local-name", f"[{col.name}]"),
             ("parent-name", f"[{source.relation_name}]"),
             ("remote-alias", col.name),
@@ -356,6 +360,9 @@ def tds_document(name: str, source: Source, columns: list[Column], metrics: list
             ("contains-null", "true"),
         ):
             ET.SubElement(rec, tag).text = text
+        attrs = ET.SubElement(rec, "attributes")
+        debug = ET.SubElement(attrs, "attribute", {"datatype": "string", "name": "DebugRemoteType"})
+        debug.text = f'"{col.source_type}"'
     ET.SubElement(root, "aliases", {"enabled": "yes"})
     for col in columns:
         role, kind = _role(col)
