@@ -318,3 +318,19 @@ def test_a_narrow_terminal_keeps_ids_and_statuses_whole() -> None:
     assert "Att." not in text
     for task_id, status in (("T002", "completed"), ("T003", "failed"), ("T004", "needs input"), ("T005", "skipped")):
         assert status in row(text, task_id)
+
+
+def test_suspended_stops_redrawing_and_resumes() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    with Board(plan(), console=console) as board:
+        board.handle(events()[1])
+        with board.suspended():
+            before = output(console)
+            console.print("Gross or net revenue? net")
+            board.handle(events()[2])
+            # Nothing redraws while a person types.
+            assert output(console) == before + "Gross or net revenue? net\n"
+        board.handle(events()[3])
+    final = output(console)
+    assert final.index("Gross or net revenue? net") < final.rindex("T002")
+    assert "running" in row(final[final.rindex("Phase") :], "T002")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -92,6 +93,19 @@ class Board:
         if self._live is not None:
             self._live.stop()  # renders the final state once more and leaves it on screen
             self._live = None
+
+    @contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Stop redrawing while a person is asked something on the same terminal, then carry on."""
+        live = self._live
+        if live is None:
+            yield
+            return
+        live.stop()
+        try:
+            yield
+        finally:
+            live.start()
 
     # -- events -------------------------------------------------------------------------------------
 
