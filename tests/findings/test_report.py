@@ -499,3 +499,13 @@ def test_html_marks_the_longest_chain(report: RunReport) -> None:
     critical = page_of(html).find("path", "critical", svg="dag")
     assert {(e["data-from"], e["data-to"]) for e in critical} == {("T001", "T003"), ("T003", "T004")}
     assert "longest dependency chain" in html
+
+
+def test_gates_are_reported() -> None:
+    log = [
+        ev(0, "gate", phase="Phase 1: Setup", status="waiting"),
+        ev(1, "gate", phase="Phase 1: Setup", status="approved"),
+    ]
+    report = build_report(plan(), log, {})
+    assert report.gates == {"Phase 1: Setup": "approved"}
+    assert "gate after Phase 1: Setup: approved" in " ".join(page_of(render_html(report, plan())).text)

@@ -130,6 +130,8 @@ class RunReport(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict[str, int])
     """Tasks by status."""
     pending: list[PendingItem] = Field(default_factory=list[PendingItem])
+    gates: dict[str, str] = Field(default_factory=dict[str, str])
+    """Phase gates by phase: waiting | approved | denied (runs with ``--gate phases``)."""
     tasks: list[TaskReport] = Field(default_factory=list[TaskReport])
 
 
@@ -247,6 +249,7 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
         agents=agents,
         counts=counts,
         pending=list(run.pending) if run.status == "paused" else [],
+        gates=dict(run.gates),
         tasks=tasks,
     )
 

@@ -100,6 +100,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 # A run's status drawn in the colour of the task status it resembles.
+_GATE_LOOK = {"approved": "completed", "denied": "failed", "waiting": "needs_input"}
 _RUN_LOOK = {"completed": "completed", "failed": "failed", "paused": "needs_input", "budget": "needs_input"}
 
 
@@ -135,6 +136,17 @@ def _header(report: RunReport) -> str:
         f"{_e(status.replace('_', ' '))} {count}</span>"
         for status, count in sorted(report.counts.items(), key=lambda kv: -kv[1])
     )
+    gates = ""
+    if report.gates:
+        gates = (
+            '<div class="chips gates">'
+            + "".join(
+                f'<span class="chip" style="border-color:{_status(_GATE_LOOK.get(state, "pending"))[0]}">'
+                f"gate after {_e(phase)}: {_e(state)}</span>"
+                for phase, state in report.gates.items()
+            )
+            + "</div>"
+        )
     pending = ""
     if report.pending:
         items = "".join(f"<li><b>{_e(p.task)}</b> {_e(p.kind)}: {_e(p.text)}</li>" for p in report.pending)
@@ -143,7 +155,7 @@ def _header(report: RunReport) -> str:
         f'<header style="border-left-color:{stroke};background:{fill}">'
         f'<div><h1>{_e(report.feature or "dacrew run")}</h1><div class="meta">{" · ".join(meta)}</div></div>'
         f'<div class="badge" style="background:{stroke}">{_e(report.status.replace("_", " ").upper())}</div>'
-        f'</header><section class="cards">{card_html}</section><div class="chips">{chips}</div>{pending}'
+        f'</header><section class="cards">{card_html}</section><div class="chips">{chips}</div>{gates}{pending}'
     )
 
 
@@ -290,7 +302,7 @@ def _dag(report: RunReport, plan: TaskPlan) -> str:
     if critical:
         legend += '<span class="lg"><i class="crit"></i>longest dependency chain, by time taken</span>'
     svg = (
-        f'<svg class="dag" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" viewBox="0 0 {width} {y}">'
+        f'<svg class="dag" role="img" aria-label="Task graph" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" viewBox="0 0 {width} {y}">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#94a3b8"/></marker></defs>'
         f"{''.join(bands)}{''.join(edges)}{nodes}</svg>"
@@ -413,7 +425,7 @@ def _timeline(report: RunReport) -> str:
     area, peak = _concurrency(intervals, total, conc_top)
     width = _LABEL_W + _CHART_W + 20
     svg = (
-        f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'<svg class="timeline" role="img" aria-label="Timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}">{"".join(grid)}{"".join(rows)}'
         f'<path class="concurrency" d="{area}"/>'
         f'<text class="rowlabel" x="{_LABEL_W - 8}" y="{conc_top + _CONC_H / 2 + 4:.1f}">running (peak {peak})</text>'
@@ -536,7 +548,7 @@ h1{margin:0;font-size:24px}h2{font-size:17px;margin:0 0 10px}h3{font-size:13px;m
 .card .k{font-size:12px;color:#64748b;text-transform:uppercase;letter-spacing:.05em}
 .card .v{font-size:24px;font-weight:700;font-variant-numeric:tabular-nums}
 .card .s{font-size:12px;color:#64748b}
-.chips{display:flex;gap:8px;flex-wrap:wrap}
+.chips{display:flex;gap:8px;flex-wrap:wrap}.gates{margin-top:8px}
 .chip{border:1px solid;border-radius:999px;padding:2px 10px;font-size:12px}
 .pending{margin-top:12px;background:#fffbeb;border:1px solid #f59e0b;border-radius:10px;padding:10px 14px}
 .pending ul{margin:6px 0 0;padding-left:18px}
