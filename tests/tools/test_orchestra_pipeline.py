@@ -180,12 +180,16 @@ def test_dry_run_runs_dbt_steps_in_dependency_order(project: Path) -> None:
         return True, "PASS=1"
 
     # file order differs from dependency order: publish first, then marts, then transform
-    reordered = PIPELINE.replace("  transform:", "  zz_transform:").replace("[transform]", "[zz_transform]")
+    reordered = (
+        PIPELINE.replace("  transform:", "  zz_transform:")
+        .replace("[transform]", "[zz_transform]")
+        .replace("--select staging", "--select staging --exclude stg_orders --target ci")
+    )
     result = dry_run(ToolContext(project_dir=project), "p.yml", reordered, runner)
     assert result.ok, result.summary
     assert result.order == ["dbt_build_staging", "dbt_build_marts", "refresh_extract"]
     assert calls == [
-        ("dbt_build", {"select": "staging"}),
+        ("dbt_build", {"select": "staging", "exclude": "stg_orders", "target": "ci"}),
         ("dbt_build", {"select": "marts.customer_ltv"}),
         ("dbt_test", {"select": "tag:ltv"}),
     ]

@@ -227,16 +227,35 @@ def dbt_commands(step: Step) -> list[list[str]]:
     return commands
 
 
-def selectors_of(command: list[str]) -> list[str]:
+def _flag_values(command: list[str], flags: set[str]) -> list[str]:
     out: list[str] = []
     taking = False
     for word in command[1:]:
         if word.startswith("-"):
-            taking = word in _SELECT_FLAGS
+            taking = word in flags
             continue
         if taking:
             out.append(word)
     return out
+
+
+def selectors_of(command: list[str]) -> list[str]:
+    return _flag_values(command, _SELECT_FLAGS)
+
+
+def dbt_tool_args(command: list[str]) -> dict[str, Any]:
+    """The dbt toolset's arguments for one dbt command: select, exclude, target, full_refresh.
+
+    Values that are Orchestra expressions (``${{ … }}``) exist only on Orchestra and are left out.
+    """
+    args: dict[str, Any] = {}
+    for key, flags in (("select", _SELECT_FLAGS), ("exclude", {"--exclude"}), ("target", {"--target", "-t"})):
+        values = [v for v in _flag_values(command, flags) if "${{" not in v]
+        if values:
+            args[key] = " ".join(values)
+    if "--full-refresh" in command:
+        args["full_refresh"] = True  # the dbt toolset asks a person to approve it
+    return args
 
 
 # -- dbt selectors against the manifest -------------------------------------------------------------
@@ -533,8 +552,7 @@ def _run_commands(
         tool_name = _DBT_TOOLS.get(sub)
         if tool_name is None:
             return "not_run", f"`dbt {sub}` has no local equivalent in the dbt toolset"
-        selectors = [s for s in selectors_of(command) if "${{" not in s]
-        args: dict[str, Any] = {"select": " ".join(selectors)} if selectors else {}
+        args = dbt_tool_args(command)
         try:
             ok, detail = runner(ctx, tool_name, args)
         except LookupError as exc:
@@ -550,9 +568,11 @@ def orchestra_dry_run(ctx: ToolContext, args: DryRunArgs) -> DryRunResult:
     """Dry-run a pipeline file locally: validate it, then run its dbt steps in dependency order.
 
     The dbt commands (build, run, test, seed, …) run through the dbt toolset and each step is
-    reported. Steps of other integrations
-    (Tableau refresh, alerts…) run only on Orchestra and are reported as skipped; a step whose upstream
-    failed is blocked. ok is false when a dbt step failed, was blocked or could not run.
+    reported. Steps of other integrations (Tableau refresh, alerts…) run only on Orchestra and are
+    reported as skipped; a step whose upstream failed is blocked. --select, --exclude, --target and
+    --full-refresh are passed on; a command the dbt toolset must have approved (--full-refresh, another
+    target) stops the dry run with an approval request. ok is false when a dbt step failed, was
+    blocked or could not run.
     """
     path = _pipeline_file(ctx, args.path)
     return dry_run(ctx, args.path, path.read_text(encoding="utf-8"))
