@@ -225,6 +225,7 @@ def test_built_datasource_is_published_with_its_extract_as_tdsx(project: Path, f
     conn = inner.find(".//connection[@class='hyper']")
     assert conn is not None
     assert conn.get("dbname") == "Data/Extracts/customer_ltv.hyper"
+    assert built.hyper is not None
     assert hyper_bytes == (project / built.hyper).read_bytes()
     # the project's own .tds still points at the extract beside it
     assert b"dbname='customer_ltv.hyper'" in (project / built.tds).read_bytes().replace(b'"', b"'")
