@@ -46,20 +46,19 @@ def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Pa
     return workdir, new_plan
 
 
-def _asker(interactive: bool) -> Any:
-    if not interactive:
-        return None
-
+def _asker(board: Any) -> Any:
     def ask(pending: list[dict[str, Any]]) -> dict[str, Any]:
         answers: dict[str, Any] = {}
-        for p in pending:
-            who = p.get("task") or p.get("phase") or ""
-            if p.get("kind") == "question":
-                typer.echo(f"\n{who} ({p.get('agent', '')}) asks: {p.get('question')}", err=True)
-                answers[p["id"]] = typer.prompt("answer", err=True)
-            else:
-                text = p.get("message") or p.get("text") or "approve?"
-                answers[p["id"]] = {"approved": typer.confirm(f"\n{who}: {text} Approve?", default=False, err=True)}
+        with board.suspended():
+            for p in pending:
+                who = p.get("task") or p.get("phase") or ""
+                if p.get("kind") == "question":
+                    typer.echo(f"\n{who} ({p.get('agent', '')}) asks: {p.get('question')}", err=True)
+                    answers[p["id"]] = typer.prompt("answer", err=True)
+                else:
+                    text = p.get("message") or p.get("text") or "approve?"
+                    approved = typer.confirm(f"\n{who}: {text} Approve?", default=False, err=True)
+                    answers[p["id"]] = {"approved": approved}
         return answers
 
     return ask
@@ -161,51 +160,36 @@ def _execute(settings: Any, *, is_resume: bool, resume_values: dict[str, Any] | 
     from dacrew.graph.runner import execute_run
 
     interactive = not settings.headless and sys.stdin.isatty()
-    observers, board = _board(settings)
+    observers, board = _board(settings, replay=is_resume)
     try:
-        if board is not None:
-            with board:
-                result = execute_run(
-                    settings,
-                    resume=resume_values,
-                    is_resume=is_resume,
-                    ask=None if not interactive else _asker(True),
-                    observers=observers,
-                )
-        else:
+        with board:
             result = execute_run(
                 settings,
                 resume=resume_values,
                 is_resume=is_resume,
-                ask=None if not interactive else _asker(True),
+                ask=_asker(board) if interactive else None,
                 observers=observers,
             )
     except KeyboardInterrupt:
         typer.echo(f"\nstopped: `dacrew resume {settings.run_id}` goes on where it left off", err=True)
         raise typer.Exit(130) from None
-    if board is not None:
-        typer.echo(board.summary(), err=True)
+    typer.echo(board.summary(), err=True)
     _finish(result, settings)
 
 
-def _board(settings: Any) -> tuple[list[Any], Any]:
+def _board(settings: Any, *, replay: bool) -> tuple[list[Any], Any]:
+    """The live task board (plain log lines when stderr is not a terminal)."""
     from rich.console import Console
 
+    from dacrew.graph.board import Board
     from dacrew.graph.plan_validate import compile_plan
 
-    console = Console(stderr=True)
-    try:
-        from dacrew.graph.board import Board
-    except ImportError:
-
-        def plain(e: dict[str, Any]) -> None:
-            console.print(
-                f"{str(e.get('ts', ''))[11:19]} {e.get('task') or ''} {e['type']} {e.get('status', '')}".rstrip()
-            )
-
-        return [plain], None
     plan, _ = compile_plan(settings.plan_path)
-    board = Board(plan, console=console)
+    board = Board(plan, console=Console(stderr=True))
+    if replay:
+        from dacrew.findings.events import read_events
+
+        board.replay(read_events(settings.run_dir))
     return [board.handle], board
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from dacrew.errors import UserError
 from dacrew.findings.events import EventLog, read_events
+from dacrew.findings.format import Usage
 from dacrew.findings.store import FindingsStore
 from dacrew.graph.executor import Runtime
 from dacrew.graph.parent import build_parent_graph
@@ -124,28 +125,33 @@ def execute_run(
         first = Command(resume=resume) if resume else None
     try:
         result = asyncio.run(_drive(rt, first, ask))
-    finally:
-        rt.events.close()
-    events = EventLog(settings.run_dir)
-    try:
         if result.status == "paused":
             pending = [
                 {"task": p.get("task") or p.get("phase"), "kind": p.get("kind"), "text": _text(p)}
                 for p in result.pending
             ]
-            events.emit("run_paused", run_id=settings.run_id, pending=pending)
+            rt.emit("run_paused", run_id=settings.run_id, pending=pending)
         else:
-            events.emit(
+            rt.emit(
                 "run_finished",
                 run_id=settings.run_id,
                 status=result.status,
                 exit_code=result.exit_code,
-                usage=rt.usage.model_dump(),
+                usage=_run_usage(rt).model_dump(),
             )
     finally:
-        events.close()
+        rt.events.close()
     write_reports(settings, rt)
     return result
+
+
+def _run_usage(rt: Runtime) -> Usage:
+    """The whole run's usage (across resumes), from its findings."""
+    total = Usage()
+    for finding in rt.store.all().values():
+        if finding.run_id == rt.run_id:
+            total = total + finding.usage
+    return total
 
 
 def _text(p: dict[str, Any]) -> str:
