@@ -3,6 +3,7 @@ a task's lead) ``delegate``. They end or steer the agent's turn; the loop handle
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +55,7 @@ class DelegateArgs(BaseModel):
     instructions: str = Field(description="Exactly what they should do, with files and acceptance.")
 
 
+@functools.cache
 def tool_schema(name: str, model: type[BaseModel]) -> dict[str, Any]:
     """An OpenAI-style function schema, which every LangChain chat model's ``bind_tools`` accepts."""
     schema = model.model_json_schema()

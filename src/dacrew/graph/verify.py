@@ -126,7 +126,7 @@ def check_tableau(ctx: ToolContext, argument: str) -> CheckResult:
     name = m.group(1)
     if ctx.config.tableau.server_url:
         listing = _call(ctx, "tableau_list", {"kind": "datasources"})
-        names = [getattr(i, "name", "") for i in getattr(listing, "items", [])]
+        names = [item.name for item in listing.items]
         ok = name in names
         return CheckResult(kind="tableau", argument=argument, passed=ok, output=f"published: {ok}")
     local = ctx.project_dir / "tableau" / "datasources" / f"{name}.tds"
@@ -150,9 +150,8 @@ def check_orchestra(ctx: ToolContext, argument: str) -> CheckResult:
     if not (ctx.project_dir / path).is_file():
         return CheckResult(kind="orchestra", argument=argument, passed=False, output=f"{path} does not exist")
     result = _call(ctx, "orchestra_validate_pipeline", {"path": path})
-    ok = bool(getattr(result, "valid", getattr(result, "ok", False)))
-    issues = getattr(result, "issues", None) or getattr(result, "errors", None) or []
-    output = "pipeline is valid (validated locally; no Orchestra run was started)" if ok else _clip(str(issues))
+    ok = bool(result.valid)
+    output = f"{result.summary} (validated locally; no Orchestra run was started)" if ok else _clip(result.summary)
     return CheckResult(kind="orchestra", argument=argument, passed=ok, output=output)
 
 
