@@ -7,7 +7,13 @@ Names load lazily from their modules so importing ``dacrew.testing`` stays cheap
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dacrew.testing.anthropic_fake import AnthropicFake
+    from dacrew.testing.orchestra_fake import OrchestraFake
+    from dacrew.testing.scripted import ScriptedChatModel, ai, tool_call
+    from dacrew.testing.tableau_fake import TableauFake
 
 _EXPORTS = {
     "ScriptedChatModel": "dacrew.testing.scripted",
@@ -18,6 +24,7 @@ _EXPORTS = {
     "OrchestraFake": "dacrew.testing.orchestra_fake",
 }
 
+__all__ = ["AnthropicFake", "OrchestraFake", "ScriptedChatModel", "TableauFake", "ai", "tool_call"]
 
 
 def __getattr__(name: str) -> Any:
