@@ -8,6 +8,10 @@ quote in their summaries are computed here from the seeds, exactly as the models
 
     uv run python examples/customer_ltv/make_cassette.py           # rewrite cassette.jsonl
     uv run python examples/customer_ltv/make_cassette.py --check   # exit 1 if it is out of date
+    uv run python examples/customer_ltv/make_cassette.py --from-run RUN_DIR OUT.jsonl
+
+The last form turns a live run (a real model, `.dacrew/runs/<run-id>/` of its project) into a recorded
+cassette: every model turn its journal holds, keyed as replay expects.
 """
 
 from __future__ import annotations
@@ -1343,7 +1347,44 @@ def render() -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records(script(facts())))
 
 
+def from_run(run_dir: Path) -> str:
+    """A recorded cassette of a run's model turns, read from its journal (one file per task attempt)."""
+    from langchain_core.messages import messages_from_dict
+
+    from dacrew.models.cassette import response_from_message
+
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    header = {**HEADER, "source": "recorded", "model": run.get("model", ""), "created": run.get("created", "")}
+    turns: list[dict[str, Any]] = []
+    for path in sorted((run_dir / "journal").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line) if line.strip() else {}
+            if entry.get("kind") != "model":
+                continue
+            # T004/1/m3 for a lead, T012/1/dbt-expert/m0 for a delegate (cassette task T012/dbt-expert)
+            task, attempt, *delegate, step = str(entry["key"]).split("/")
+            message = messages_from_dict([entry["message"]])[0]
+            turns.append(
+                {
+                    "type": "model",
+                    "task": "/".join([task, *delegate]),
+                    "attempt": int(attempt),
+                    "step": int(step.removeprefix("m")),
+                    "request_digest": None,
+                    "delay_s": 0.0,
+                    "response": response_from_message(message).model_dump(),
+                }
+            )
+    turns.sort(key=lambda t: (t["task"], t["attempt"], t["step"]))
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [header, *turns])
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--from-run"] and len(argv) == 3:
+        out = Path(argv[2])
+        out.write_text(from_run(Path(argv[1])), encoding="utf-8")
+        print(f"wrote {out}")
+        return 0
     text = render()
     if "--check" in argv:
         current = CASSETTE.read_text(encoding="utf-8") if CASSETTE.is_file() else ""

@@ -161,3 +161,16 @@ def test_the_tableau_data_source_and_the_pipeline_are_real(workdir: Path) -> Non
     assert pipeline["valid"]
     assert pipeline["tasks"] == ["dbt_build", "refresh_extract"]
     assert "cluster by (order_date)" in (workdir / "snowflake" / "planned_ddl.sql").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_run_converts_back_into_the_same_model_turns(workdir: Path) -> None:
+    (run,) = list((workdir / ".dacrew" / "runs").iterdir())
+    recorded = [json.loads(line) for line in _generator().from_run(run).splitlines()]
+    shipped = [json.loads(line) for line in CASSETTE.read_text(encoding="utf-8").splitlines()]
+    assert recorded[0]["source"] == "recorded"
+
+    def turns(records: list[dict[str, Any]]) -> list[tuple[str, int, int, Any]]:
+        return sorted((r["task"], r["attempt"], r["step"], r["response"]) for r in records[1:])
+
+    assert turns(recorded) == turns(shipped)
