@@ -781,14 +781,14 @@ def script(f: Facts) -> dict[str, list[Turn]]:
                             f"has a known customer and every payment a known order. {f.customers_without_orders} "
                             f"customers have no orders. Payment anomalies: {f.failed_payments} failed attempts, "
                             f"{f.refunds} refunds (negative successful payments) and {f.zero_payments} zero-amount "
-                            "coupons."
+                            "payments."
                         ),
                         artifacts=["analyses/profiling/orphans.sql", "analyses/profiling/payment_anomalies.sql"],
                         details="Profiles by warehouse_profile (nulls, distinct, min/max); counts by query.",
                         testing_strategy="Direct queries on the raw schema; saved as dbt analyses.",
                         risks=(
                             "Failed payments must be excluded and refunds kept negative, as the spec says; "
-                            "zero-amount coupons are harmless. Customers without orders need a row in the LTV "
+                            "zero-amount payments add nothing and are harmless. Customers without orders need a row in the LTV "
                             "mart with value 0."
                         ),
                         next_steps="T006 filters on status = 'success'; T008 keeps customers without orders.",
