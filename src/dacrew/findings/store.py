@@ -27,6 +27,9 @@ except ImportError:  # pragma: no cover - Windows: the in-process lock still ser
     fcntl = None
 
 FINDINGS_DIR = "findings"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
 FINAL_STATUSES = frozenset({"completed", "failed", "skipped", "needs_input"})
 STATE_DIR = ".dacrew"
 _TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -172,6 +175,7 @@ class FindingsStore:
         sync = self.durable and clean.status in FINAL_STATUSES
         fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=f"{clean.task}.", suffix=".md.tmp")
         try:
+            os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; a finding is as readable as any project file
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 if sync:

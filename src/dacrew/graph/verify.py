@@ -8,8 +8,8 @@ Check kinds (``kind: argument`` in a plan's ``**Checks**:``, or proposed by the 
 * ``sql: select count(*) > 0 from analytics.fct_orders`` — the first value of the first row is true;
   ``… under 500 ms`` — and the query ran within the time.
 * ``tableau: datasource NAME published`` — published (with a server) or its local ``.tds`` exists.
-* ``orchestra: pipeline NAME SUCCEEDED`` — the pipeline validates (and, with a server, its last run
-  succeeded through the tool).
+* ``orchestra: pipeline NAME VALID`` — the pipeline file validates with Orchestra's own validator;
+  ``orchestra: run RUN_ID SUCCEEDED`` — that run's status, read from Orchestra.
 
 Checks run through the same typed tools the agents use, read-only, so a check can never change data.
 """
@@ -31,6 +31,7 @@ _UNDER = re.compile(r"\s+under\s+(\d+(?:\.\d+)?)\s*ms\s*$", re.IGNORECASE)
 _DBT = re.compile(r"^(build|test|run|compile)\b(?:\s+(?:--select|-s)\s+(.+))?$", re.IGNORECASE)
 _TABLEAU = re.compile(r"^datasource\s+(\S+)(?:\s+published)?\s*$", re.IGNORECASE)
 _ORCHESTRA = re.compile(r"^pipeline\s+(\S+)(?:\s+(SUCCEEDED|VALID))?\s*$", re.IGNORECASE)
+_ORCHESTRA_RUN = re.compile(r"^run\s+(\S+)\s+(SUCCEEDED|WARNING|FAILED|CANCELLED)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -140,19 +141,41 @@ def check_tableau(ctx: ToolContext, argument: str) -> CheckResult:
 
 
 def check_orchestra(ctx: ToolContext, argument: str) -> CheckResult:
-    m = _ORCHESTRA.match(argument.strip())
+    text = argument.strip()
+    run = _ORCHESTRA_RUN.match(text)
+    if run:
+        status = _call(ctx, "orchestra_run_status", {"run_id": run.group(1)})
+        wanted = run.group(2).upper()
+        ok = status.status == wanted
+        return CheckResult(
+            kind="orchestra", argument=argument, passed=ok, output=f"run {run.group(1)} is {status.status}"
+        )
+    m = _ORCHESTRA.match(text)
     if not m:
         return CheckResult(
-            kind="orchestra", argument=argument, passed=False, output="expected 'pipeline NAME SUCCEEDED'"
+            kind="orchestra",
+            argument=argument,
+            passed=False,
+            output="expected 'pipeline NAME VALID' or 'run RUN_ID SUCCEEDED'",
         )
-    name = m.group(1)
+    name, wanted = m.group(1), (m.group(2) or "VALID").upper()
     path = f"orchestration/pipelines/{name}.yml"
     if not (ctx.project_dir / path).is_file():
         return CheckResult(kind="orchestra", argument=argument, passed=False, output=f"{path} does not exist")
     result = _call(ctx, "orchestra_validate_pipeline", {"path": path})
-    ok = bool(result.valid)
-    output = f"{result.summary} (validated locally; no Orchestra run was started)" if ok else _clip(result.summary)
-    return CheckResult(kind="orchestra", argument=argument, passed=ok, output=output)
+    if not result.valid:
+        return CheckResult(kind="orchestra", argument=argument, passed=False, output=_clip(result.summary))
+    if wanted == "VALID":
+        return CheckResult(
+            kind="orchestra", argument=argument, passed=True, output=f"{result.summary} (validated locally)"
+        )
+    # A run's success can only be read from a run: name it (`run RUN_ID SUCCEEDED`); validation is not a run.
+    return CheckResult(
+        kind="orchestra",
+        argument=argument,
+        passed=False,
+        output=f"{result.summary}, but no run is named: use 'run RUN_ID SUCCEEDED' for a run, or 'pipeline {name} VALID'",
+    )
 
 
 def run_check(ctx: ToolContext, finding: Finding, spec: CheckSpec) -> CheckResult:
