@@ -82,7 +82,33 @@ DUCKDB_NOT_READS = [
     "INSTALL httpfs",
     "PRAGMA enable_profiling",
     "SELECT getenv('HOME')",
+    # Found by review: other file and database readers, SQL run from a string, files named by a string.
+    "SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT content FROM read_text(''.env'')'))",
+    "SELECT content FROM read_text('.env')",
+    "SELECT * FROM read_blob('rsa_key.p8')",
+    "SELECT * FROM read_duckdb('prod.duckdb', table_name := 'orders')",
+    "SELECT * FROM glob('*')",
+    "SELECT * FROM sniff_csv('.env')",
+    "SELECT * FROM parquet_metadata('x.parquet')",
+    "SELECT * FROM read_json_objects('x.json')",
+    "SELECT * FROM query_table('orders')",
+    "SUMMARIZE '.env.csv'",
+    "SUMMARIZE SELECT * FROM read_csv('.env')",
+    "SHOW SELECT * FROM read_csv('.env', header = false)",
+    "DESCRIBE SELECT * FROM read_text('.env')",
+    "EXPLAIN SELECT * FROM read_text('.env')",
+    "EXPLAIN ANALYZE SELECT * FROM read_text('.env')",
+]
+
+# An EXPLAIN that executes its statement is judged as that statement, however ANALYZE is written.
+EXPLAIN_ANALYZE = [
     "EXPLAIN ANALYZE DELETE FROM orders",
+    "EXPLAIN ANALYSE DELETE FROM orders",
+    "explain analyse drop table orders",
+    "EXPLAIN /* x */ ANALYZE DELETE FROM orders",
+    "EXPLAIN -- x\n ANALYZE CREATE TABLE t2 AS SELECT * FROM orders",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/x.csv'",
+    "EXPLAIN ANALYZE VERBOSE DELETE FROM orders",
 ]
 
 
@@ -106,10 +132,28 @@ def test_duckdb_file_access_is_refused(sql: str) -> None:
     assert verdict.refused, verdict
 
 
+@pytest.mark.parametrize("sql", EXPLAIN_ANALYZE)
+def test_explain_analyze_is_judged_as_the_statement_it_runs(sql: str) -> None:
+    for dialect in ("duckdb", "snowflake"):
+        verdict = classify(sql, dialect)
+        assert not verdict.is_read, (dialect, verdict)
+    assert classify("EXPLAIN ANALYZE DELETE FROM orders", "duckdb").approval == "no_where"
+    assert classify("EXPLAIN ANALYZE SELECT 1", "duckdb").is_read
+
+
+def test_show_and_describe_of_names_stay_reads() -> None:
+    for sql in ("SHOW TABLES", "SHOW ALL TABLES", "DESCRIBE orders", "SUMMARIZE orders", "EXPLAIN SELECT 1"):
+        assert classify(sql, "duckdb").is_read, sql
+    assert classify("SHOW TABLES LIKE '%ord%'", "snowflake").is_read
+    assert classify("EXPLAIN USING TEXT SELECT 1", "snowflake").is_read
+
+
 @pytest.mark.parametrize(
     ("sql", "rule"),
     [
         ("SELECT 1; SELECT 2", "multi_statement"),
+        ("SELECT $1 FROM @my_stage/file.csv", "file_io"),
+        ("SELECT * FROM @my_stage (FILE_FORMAT => 'csv')", "file_io"),
         ("SELECT 1 FROM", "unparseable"),
         ("USE WAREHOUSE big", "session"),
         ("PUT file:///x @s", "file_io"),
@@ -139,6 +183,32 @@ def test_refusal_rules(sql: str, rule: str) -> None:
         ("CALL p()", "write", "procedure"),
         ("ALTER TABLE t DROP COLUMN a", "ddl", "destructive"),
         ("CREATE OR REPLACE VIEW v AS SELECT 1", "ddl", "replace_existing"),
+        # Found by review: filters that filter nothing.
+        ("DELETE FROM t WHERE id = id", "write", "no_where"),
+        ("UPDATE t SET a = 1 WHERE a IS NULL OR a IS NOT NULL", "write", "no_where"),
+        ("UPDATE t SET a = 1 WHERE (a IS NULL) OR NOT (a IS NULL)", "write", "no_where"),
+        ("DELETE FROM t WHERE 'x' = 'x'", "write", "no_where"),
+        ("DELETE FROM t WHERE id = id + 0", "write", "no_where"),
+        ("DELETE FROM t WHERE (1 = 1) AND (id = id)", "write", "no_where"),
+        ("DELETE FROM t WHERE id = 1 OR TRUE", "write", "no_where"),
+        ("DELETE FROM t WHERE id = 1 AND TRUE", "write", ""),
+        ("DELETE FROM t WHERE id IN (1, 2)", "write", ""),
+        ("UPDATE t SET a = 1 WHERE a IS NULL", "write", ""),
+        ("DELETE FROM t WHERE created_at < current_date - 30", "write", ""),
+        ("DELETE FROM t USING s WHERE t.id = s.id", "write", ""),
+        # Found by review: code the guard cannot see, access, retention, MERGE deletes.
+        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", "write", "destructive"),
+        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET t.a = s.a", "write", ""),
+        ("CREATE TASK t WAREHOUSE = w SCHEDULE = '1 minute' AS DELETE FROM orders", "write", "procedure"),
+        ("CREATE OR REPLACE PROCEDURE p() RETURNS INT LANGUAGE SQL AS 'begin delete from t; end'", "ddl", "procedure"),
+        ("CREATE ROLE r", "ddl", "privilege"),
+        ("CREATE USER u PASSWORD = 'x'", "ddl", "privilege"),
+        ("ALTER USER u SET DEFAULT_ROLE = ACCOUNTADMIN", "ddl", "privilege"),
+        ("ALTER ROLE r SET COMMENT = 'x'", "ddl", "privilege"),
+        ("ALTER ACCOUNT SET MIN_DATA_RETENTION_TIME_IN_DAYS = 0", "ddl", "privilege"),
+        ("ALTER TABLE t SET DATA_RETENTION_TIME_IN_DAYS = 0", "ddl", "destructive"),
+        ("CREATE OR REPLACE SCHEMA s2", "ddl", "replace_existing"),
+        ("CREATE OR REPLACE DATABASE d", "ddl", "replace_existing"),
     ],
 )
 def test_permission_and_approval_rules(sql: str, needs: str, approval: str) -> None:
@@ -147,8 +217,23 @@ def test_permission_and_approval_rules(sql: str, needs: str, approval: str) -> N
 
 
 def test_create_or_replace_of_a_new_object_needs_no_approval() -> None:
-    assert classify("CREATE OR REPLACE VIEW v AS SELECT 1", "duckdb", exists=lambda n: False).approval == ""
-    assert classify("CREATE OR REPLACE VIEW v AS SELECT 1", "duckdb", exists=lambda n: n == "v").approval
+    assert classify("CREATE OR REPLACE VIEW v AS SELECT 1", "duckdb", exists=lambda k, n: False).approval == ""
+    assert classify("CREATE OR REPLACE VIEW v AS SELECT 1", "duckdb", exists=lambda k, n: n == "v").approval
+
+
+def test_create_or_replace_asks_about_the_right_kind_of_object() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def exists(kind: str, name: str) -> bool:
+        asked.append((kind, name))
+        return kind == "SCHEMA" and name == "s2"
+
+    assert classify("CREATE OR REPLACE SCHEMA s2", "duckdb", exists=exists).approval == "replace_existing"
+    assert classify("CREATE OR REPLACE SCHEMA s3", "duckdb", exists=exists).approval == ""
+    assert asked == [("SCHEMA", "s2"), ("SCHEMA", "s3")]
+    # Kinds it cannot look up are held whatever exists says.
+    assert classify("CREATE OR REPLACE STAGE st", "snowflake", exists=lambda k, n: False).approval
+    assert classify("CREATE OR REPLACE WAREHOUSE w", "snowflake", exists=lambda k, n: False).approval
 
 
 def test_read_only_tool_points_at_warehouse_execute(tmp_path: Path) -> None:

@@ -201,3 +201,64 @@ def test_config_errors_name_the_file_and_line(tmp_path: Path) -> None:
         load_target(locate(ToolContext(project_dir=missing), "prod"))
     with pytest.raises(UserError, match=r"dbt_project\.yml"):
         locate(ToolContext(project_dir=tmp_path))
+
+
+def test_review_attacks_on_warehouse_query_are_refused_and_change_nothing(scratch: Path) -> None:
+    (scratch / ".env").write_text("SNOWFLAKE_PASSWORD=hunter2-secret\n", encoding="utf-8")
+    ctx = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL)
+    attacks = [
+        "EXPLAIN ANALYSE DELETE FROM orders",
+        "EXPLAIN /* x */ ANALYZE DELETE FROM orders",
+        "EXPLAIN ANALYZE DROP TABLE orders",
+        "EXPLAIN ANALYZE COPY (SELECT 1) TO 'leak.csv'",
+        "SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT content FROM read_text(''.env'')'))",
+        "SELECT * FROM read_duckdb('prod.duckdb', table_name := 'orders')",
+        "SUMMARIZE '.env'",
+        "SHOW SELECT * FROM read_csv('.env', header = false)",
+    ]
+    try:
+        for sql in attacks:
+            with pytest.raises(GuardRefused):
+                warehouse_query(ctx, QueryArgs(sql=sql))
+        assert warehouse_query(ctx, QueryArgs(sql="select count(*) from orders")).rows == [[5]]
+    finally:
+        ctx.close()
+    assert not (scratch / "leak.csv").exists()
+
+
+def test_duckdb_connections_cannot_reach_files_whatever_the_guard_misses(scratch: Path) -> None:
+    """Defence in depth: the backend itself, with the guard bypassed, can neither read a file nor
+    attach another database, nor turn external access back on; reads open the file read-only."""
+    from dacrew.tools.warehouse_backend import backend
+
+    (scratch / ".env").write_text("SECRET=hunter2-secret\n", encoding="utf-8")
+    ctx = ToolContext(project_dir=scratch)
+    wh = backend(ctx)
+    try:
+        for sql in (
+            "select content from read_text('.env')",
+            "select * from read_csv('.env')",
+            f"attach '{scratch / 'other.duckdb'}' as other",
+            "set enable_external_access = true",
+            "copy (select 1) to 'leak.csv'",
+        ):
+            with pytest.raises(ToolError):
+                wh.run(sql)
+        with pytest.raises(ToolError, match="read-only"):
+            wh.run("delete from orders", read_only=True)
+        assert wh.run("select count(*) from orders", read_only=True).rows == [[5]]
+    finally:
+        ctx.close()
+    assert not (scratch / "leak.csv").exists()
+    assert not (scratch / "other.duckdb").exists()
+
+
+def test_create_or_replace_of_an_existing_schema_needs_approval(scratch: Path) -> None:
+    ctx = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL)
+    try:
+        warehouse_execute(ctx, ExecuteArgs(sql="create schema s2"))
+        assert warehouse_execute(ctx, ExecuteArgs(sql="create or replace schema s3")).statement == "CREATE"
+        with pytest.raises(ApprovalRequired):
+            warehouse_execute(ctx, ExecuteArgs(sql="create or replace schema s2"))
+    finally:
+        ctx.close()

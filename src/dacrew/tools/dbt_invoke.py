@@ -23,7 +23,10 @@ from dacrew.errors import ToolError
 from dacrew.tools.base import project_lock
 from dacrew.tools.dbt_profiles import DbtLocation
 
-_PROCESS_LOCK = threading.RLock()
+PROCESS_LOCK = threading.RLock()
+"""Held by every dbt invocation, and by the DuckDB warehouse backend around each statement: DuckDB
+refuses a second configuration of an open file in one process, so the two take turns."""
+_PROCESS_LOCK = PROCESS_LOCK
 _SKIP_DIRS = {"target", "logs", ".git", ".dacrew", "findings", "__pycache__", ".venv", "node_modules"}
 _SKIP_SUFFIXES = (".duckdb", ".duckdb.wal", ".wal", ".tmp", ".pyc", ".lock")
 
@@ -118,7 +121,10 @@ def invoke(loc: DbtLocation, command: list[str], extra: list[str], *, reuse_mani
                 return Invocation(False, None, f"dbt could not parse the project: {exc}", 0.0, False)
             errors: list[str] = []
             start = time.perf_counter()
-            res = _run(manifest, [*_GLOBAL_FLAGS, *command, *base_flags(loc), *extra], errors)
+            try:
+                res = _run(manifest, [*_GLOBAL_FLAGS, *command, *base_flags(loc), *extra], errors)
+            finally:
+                release_duckdb()
             elapsed = time.perf_counter() - start
         finally:
             os.chdir(cwd)
@@ -139,6 +145,21 @@ def _run(manifest: Any, args: list[str], errors: list[str]) -> Any:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     runner: Any = dbtRunner(manifest=manifest, callbacks=[collect])
     return runner.invoke(args)
+
+
+def release_duckdb() -> None:
+    """Close the database dbt-duckdb keeps open between invocations (``keep_open``): the warehouse tools
+    open the same file with a stricter configuration, which DuckDB refuses while another one holds it."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    manager: Any = DuckDBConnectionManager
+    with manager._LOCK:
+        env = manager._ENV
+        manager._ENV = None
+    if env is not None:
+        env.close()
 
 
 def _manifest(loc: DbtLocation) -> tuple[Any, bool]:

@@ -21,6 +21,7 @@ A caller lacking the needed permission is refused; an approval is asked only of 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
@@ -33,6 +34,8 @@ from dacrew.tools.base import ToolContext
 
 Permission = Literal["read", "write", "ddl"]
 Dialect = Literal["duckdb", "snowflake"]
+Exists = Callable[[str, str], bool]
+"""``exists(kind, name)``: whether an object of that kind (TABLE, VIEW, SCHEMA…) exists."""
 
 # Zero-width and bidirectional controls let a string read differently to a person than to a parser.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\x00]")
@@ -76,7 +79,27 @@ _FILE_FUNCTIONS = frozenset(
         "query_table",
         "getenv",
         "load_aws_credentials",
+        "read_duckdb",
+        "json_execute_serialized_sql",
+        "json_serialize_sql",
+        "json_deserialize_sql",
+        "json_serialize_plan",
+        "duckdb_secrets",
+        "which_secret",
+        "current_setting",
     }
+)
+# Whole families of DuckDB functions that open files or other databases (``read_*``, ``parquet_*``…).
+_FILE_PREFIXES = (
+    "read_",
+    "parquet_",
+    "iceberg_",
+    "delta_",
+    "sqlite_",
+    "postgres_",
+    "mysql_",
+    "st_read",
+    "json_execute",
 )
 # sqlglot names some of them as typed expressions rather than Anonymous functions.
 _FILE_EXPRESSIONS = frozenset({"ReadCSV", "ReadParquet"})
@@ -109,6 +132,18 @@ _FILE_COMMANDS = frozenset(
     {"PUT", "GET", "REMOVE", "RM", "LIST", "LS", "ATTACH", "DETACH", "INSTALL", "LOAD", "EXPORT", "IMPORT"}
 )
 _DESTRUCTIVE_WORDS = re.compile(r"\b(DROP|RENAME|SWAP|UNSET|TRUNCATE|DELETE)\b", re.IGNORECASE)
+# Shortening time travel makes dropped or changed data unrecoverable.
+_RETENTION_WORDS = re.compile(r"\b(DATA_RETENTION_TIME_IN_DAYS|MAX_DATA_EXTENSION_TIME_IN_DAYS)\b", re.IGNORECASE)
+# Object kinds whose existence ``exists`` can check; replacing any other kind is always held.
+_CHECKABLE_KINDS = frozenset({"TABLE", "VIEW", "SCHEMA"})
+# Objects that hold code the guard cannot inspect, and objects that decide who may do what.
+_CODE_KINDS = frozenset({"PROCEDURE", "TASK", "ALERT", "PIPE", "EXTERNAL FUNCTION"})
+_ACCESS_KINDS = frozenset({"ROLE", "USER", "DATABASE ROLE", "ACCOUNT", "INTEGRATION", "NETWORK POLICY"})
+_COMMAND_KIND = re.compile(
+    r"\s*(?:OR\s+REPLACE\s+)?(?:SECURE\s+|TEMPORARY\s+|TEMP\s+|TRANSIENT\s+)*"
+    r"(?P<kind>DATABASE\s+ROLE|NETWORK\s+POLICY|EXTERNAL\s+FUNCTION|(?:\w+\s+)?INTEGRATION|\w+)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +169,7 @@ class Verdict:
 _SEVERITY = {"read": 0, "write": 1, "ddl": 2}
 
 
-def classify(sql: str, dialect: Dialect, *, exists: Callable[[str], bool] | None = None) -> Verdict:
+def classify(sql: str, dialect: Dialect, *, exists: Exists | None = None) -> Verdict:
     """Judge one SQL string. ``exists(name)`` tells whether an object exists (for CREATE OR REPLACE);
     without it a replace is always held for approval."""
     if _INVISIBLE.search(sql):
@@ -154,7 +189,7 @@ def classify(sql: str, dialect: Dialect, *, exists: Callable[[str], bool] | None
     return verdict
 
 
-def _classify_text(sql: str, dialect: Dialect, exists: Callable[[str], bool] | None) -> Verdict:
+def _classify_text(sql: str, dialect: Dialect, exists: Exists | None) -> Verdict:
     import sqlglot
     from sqlglot.errors import SqlglotError
 
@@ -175,12 +210,12 @@ def _classify_text(sql: str, dialect: Dialect, exists: Callable[[str], bool] | N
     return _judge(parsed[0], dialect, exists)
 
 
-def _judge(stmt: object, dialect: Dialect, exists: Callable[[str], bool] | None) -> Verdict:
+def _judge(stmt: object, dialect: Dialect, exists: Exists | None) -> Verdict:
     from sqlglot import exp
 
     assert isinstance(stmt, exp.Expr)
     if isinstance(stmt, exp.Command):
-        return _judge_command(stmt)
+        return _judge_command(stmt, dialect, exists)
     kind = _statement_kind(stmt)
     refused = _refused_anywhere(stmt, dialect)
     if refused is not None:
@@ -208,8 +243,8 @@ def _judge(stmt: object, dialect: Dialect, exists: Callable[[str], bool] | None)
         elif isinstance(node, (exp.Update, exp.Delete)):
             needs = _max(needs, "write")
             where = node.args.get("where")
-            # A WHERE that names no column (WHERE TRUE, WHERE 1 = 1) filters nothing.
-            if where is None or where.find(exp.Column) is None:
+            in_merge = node.find_ancestor(exp.When) is not None  # a MERGE's ON clause is its filter
+            if not in_merge and (where is None or not _filters(where.this)):
                 approval = "no_where"
                 reason = f"{type(node).__name__.upper()} without a real WHERE changes every row"
         elif isinstance(node, (exp.Create, exp.Alter, exp.Comment, exp.Undrop, exp.Into, exp.Refresh)):
@@ -219,11 +254,20 @@ def _judge(stmt: object, dialect: Dialect, exists: Callable[[str], bool] | None)
             approval, reason = "destructive", "the statement drops part of an object"
         elif isinstance(node, (exp.AlterRename, exp.SwapTable)):
             approval, reason = "destructive", "renaming or swapping an object breaks what reads it"
+        elif isinstance(node, exp.When) and str(node.args.get("then") or "").strip().upper() == "DELETE":
+            approval, reason = "destructive", "MERGE … THEN DELETE removes rows"
+    obj_kind = str(stmt.args.get("kind") or "").upper() if isinstance(stmt, (exp.Create, exp.Alter)) else ""
     if isinstance(stmt, exp.Create) and stmt.args.get("replace"):
         name = _objects(stmt)[0] if _objects(stmt) else ""
-        if exists is None or not name or exists(name):
+        if exists is None or not name or obj_kind not in _CHECKABLE_KINDS or exists(obj_kind, name):
             approval = "replace_existing"
-            reason = f"CREATE OR REPLACE of an existing object {name}".rstrip()
+            reason = f"CREATE OR REPLACE of an existing {obj_kind or 'object'} {name}".rstrip()
+    if isinstance(stmt, exp.Alter) and _RETENTION_WORDS.search(stmt.sql(dialect=dialect)):
+        approval, reason = "destructive", "changing data retention can make history unrecoverable"
+    if obj_kind in _CODE_KINDS:
+        approval, reason = "procedure", f"a {obj_kind} runs code the guard cannot inspect"
+    if obj_kind in _ACCESS_KINDS:
+        approval, reason = "privilege", f"{obj_kind} changes who may do what"
     if needs == "read" and not isinstance(stmt, _read_types()):
         return Verdict(kind, refused="unrecognised", reason=f"the guard does not recognise a {kind} statement")
     return Verdict(
@@ -237,18 +281,18 @@ def _read_types() -> tuple[type, ...]:
     return (exp.Query, exp.Values, exp.Show, exp.Describe, exp.Summarize)
 
 
-def _judge_command(stmt: object) -> Verdict:
-    """sqlglot falls back to an opaque Command for syntax it does not model; judge it by its keyword."""
+def _judge_command(stmt: object, dialect: Dialect, exists: Exists | None) -> Verdict:
+    """sqlglot falls back to an opaque Command for syntax it does not model; judge it by its keyword,
+    and judge the statement inside an EXPLAIN, SHOW or DESCRIBE as a statement of its own."""
     from sqlglot import exp
 
     assert isinstance(stmt, exp.Command)
     keyword = str(stmt.this).upper()
     rest = stmt.expression.name if isinstance(stmt.expression, exp.Expr) else str(stmt.expression or "")
+    if keyword == "EXPLAIN":
+        return _judge_explain(rest, dialect, exists)
     if keyword in _READ_COMMANDS:
-        if keyword == "EXPLAIN" and re.match(r"\s*ANALYZE\b", rest, re.IGNORECASE):
-            # EXPLAIN ANALYZE runs the statement: judge what it runs.
-            return Verdict(keyword, refused="explain_analyze", reason="EXPLAIN ANALYZE executes the statement")
-        return Verdict(keyword)
+        return _judge_show(keyword, rest, dialect, exists)
     if keyword in _SESSION_COMMANDS:
         return Verdict(keyword, refused="session", reason=f"{keyword} changes the session and is refused")
     if keyword in _FILE_COMMANDS:
@@ -263,14 +307,76 @@ def _judge_command(stmt: object) -> Verdict:
     if keyword in {"CREATE", "ALTER", "COMMENT"}:
         if keyword == "ALTER" and re.match(r"\s*SESSION\b", rest, re.IGNORECASE):
             return Verdict("ALTER", refused="session", reason="ALTER SESSION changes the session and is refused")
-        destructive = _DESTRUCTIVE_WORDS.search(rest)
+        destructive = _DESTRUCTIVE_WORDS.search(rest) or _RETENTION_WORDS.search(rest)
         replace = re.match(r"\s*OR\s+REPLACE\b", rest, re.IGNORECASE)
+        found = _COMMAND_KIND.match(rest)
+        kind = " ".join(found["kind"].upper().split()) if found else ""
+        if kind.endswith("INTEGRATION"):
+            kind = "INTEGRATION"
+        if kind in _ACCESS_KINDS:
+            return Verdict(
+                keyword, needs="ddl", approval="privilege", reason=f"{keyword} {kind} changes who may do what"
+            )
+        if kind in _CODE_KINDS or (keyword == "CREATE" and re.search(r"\bAS\b", rest, re.IGNORECASE)):
+            return Verdict(
+                keyword, needs="write", approval="procedure", reason=f"{keyword} {kind} runs code the guard cannot see"
+            )
         approval = "destructive" if destructive else ("replace_existing" if replace else "")
         reason = f"{keyword} … {destructive.group(1).upper()}" if destructive else ""
         return Verdict(
             keyword, needs="ddl", approval=approval, reason=reason or ("CREATE OR REPLACE" if replace else "")
         )
     return Verdict(keyword, refused="unrecognised", reason=f"the guard does not recognise a {keyword} statement")
+
+
+def _tokens(text: str, dialect: Dialect) -> list[Any] | None:
+    """The tokens of ``text`` (comments dropped), or None when it does not tokenize."""
+    from sqlglot.dialects.dialect import Dialect as SqlglotDialect
+    from sqlglot.errors import SqlglotError
+
+    try:
+        return list(SqlglotDialect.get_or_raise(dialect).tokenize(text))
+    except SqlglotError:
+        return None
+
+
+def _judge_explain(body: str, dialect: Dialect, exists: Exists | None) -> Verdict:
+    """EXPLAIN ANALYZE (or ANALYSE) runs its statement: the verdict is the inner statement's. A plain
+    EXPLAIN is held to the same verdict, so only the plan of a read is a read."""
+    tokens = _tokens(body, dialect)
+    if not tokens:
+        return Verdict("EXPLAIN", refused="unparseable", reason="EXPLAIN of nothing the guard can read")
+    words = [str(t.text).upper() for t in tokens]
+    skip = 0
+    if words[0] in {"ANALYZE", "ANALYSE"}:
+        skip = 1
+    elif words[0] == "USING" and len(words) > 1:
+        skip = 2  # Snowflake: EXPLAIN USING TEXT|JSON|TABULAR
+    inner = body[tokens[skip].start :] if skip < len(tokens) else ""
+    verdict = _classify_text(inner, dialect, exists)
+    if verdict.refused or not verdict.is_read:
+        return dataclasses.replace(verdict, statement=f"EXPLAIN {verdict.statement}")
+    return Verdict("EXPLAIN")
+
+
+def _judge_show(keyword: str, body: str, dialect: Dialect, exists: Exists | None) -> Verdict:
+    """SHOW/DESCRIBE of names is a read; one that holds a query, a string or a call is judged as the
+    statement it holds (DuckDB: ``SHOW SELECT … FROM read_csv(…)``)."""
+    from sqlglot.tokens import TokenType  # pyright: ignore[reportPrivateImportUsage]
+
+    tokens = _tokens(body, dialect)
+    if tokens is None:
+        return Verdict(keyword, refused="unparseable", reason=f"{keyword} the guard cannot read")
+    risky = {TokenType.STRING, TokenType.L_PAREN, TokenType.SELECT, TokenType.WITH, TokenType.FROM, TokenType.VALUES}
+    if not any(t.token_type in risky for t in tokens):
+        return Verdict(keyword)
+    start = tokens[0].start
+    if str(tokens[0].text).upper() in {"TABLE", "ALL"} and len(tokens) > 1:
+        start = tokens[1].start
+    verdict = _classify_text(body[start:], dialect, exists)
+    if verdict.refused or not verdict.is_read:
+        return verdict
+    return Verdict(keyword)
 
 
 def _refused_anywhere(stmt: object, dialect: Dialect) -> tuple[str, str] | None:
@@ -287,15 +393,78 @@ def _refused_anywhere(stmt: object, dialect: Dialect) -> tuple[str, str] | None:
             return "file_io", "reading files from SQL is refused"
         if isinstance(node, exp.Func):
             fname = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if fname in _FILE_FUNCTIONS and (dialect == "duckdb" or isinstance(node, exp.Anonymous)):
+            if (fname in _FILE_FUNCTIONS or fname.startswith(_FILE_PREFIXES)) and (
+                dialect == "duckdb" or isinstance(node, exp.Anonymous)
+            ):
                 return "file_io", f"{fname}() reads files, other databases or SQL strings and is refused"
             if fname.startswith("system$") and fname not in _SYSTEM_READERS:
                 return "system_function", f"{fname}() may change state and is refused"
+        if isinstance(node, (exp.Summarize, exp.Describe, exp.Show)) and isinstance(node.this, exp.Literal):
+            return "file_io", f"{type(node).__name__.upper()} of a string names a file and is refused"
+        if (
+            isinstance(node, exp.Table)
+            and isinstance(node.this, exp.Var)
+            and node.this.name.startswith("@")
+            and node.find_ancestor(exp.Copy) is None
+        ):
+            return "file_io", f"reading the stage {node.this.name} from SQL is refused; load data through dbt"
         if dialect == "duckdb" and isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
             name = node.this.name
             if "/" in name or "\\" in name or "." in name or ":" in name:
                 return "file_io", f"{name!r} reads a file (DuckDB replacement scan) and is refused"
     return None
+
+
+def _filters(pred: object) -> bool:
+    """True if a WHERE predicate can leave rows out. Trivially true ones do not: constants only
+    (``1 = 1``, ``TRUE``), the same column on both sides (``id = id``), ``x IS NULL OR x IS NOT NULL``."""
+    from sqlglot import exp
+
+    while isinstance(pred, exp.Paren):
+        pred = pred.this
+    assert isinstance(pred, exp.Expr)
+    if isinstance(pred, exp.And):
+        return _filters(pred.this) or _filters(pred.expression)
+    if isinstance(pred, exp.Or):
+        left, right = pred.this, pred.expression
+        complementary = _negation_of(left) == _key(right) or _negation_of(right) == _key(left)
+        return _filters(left) and _filters(right) and not complementary
+    if isinstance(pred, exp.Not):
+        inner = pred.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        return _filters(inner) and not isinstance(inner, (exp.And, exp.Or))
+    if isinstance(pred, (exp.Exists, exp.In, exp.Between)) and pred.find(exp.Column, exp.Subquery) is not None:
+        return True
+    if isinstance(pred, exp.Binary):
+        left, right = _columns(pred.this), _columns(pred.expression)
+        if not left and not right:
+            return False
+        return left != right or pred.find(exp.Subquery) is not None
+    return pred.find(exp.Column) is not None
+
+
+def _columns(node: object) -> set[str]:
+    from sqlglot import exp
+
+    return {c.sql() for c in node.find_all(exp.Column)} if isinstance(node, exp.Expr) else set[str]()
+
+
+def _key(pred: object) -> str:
+    from sqlglot import exp
+
+    while isinstance(pred, exp.Paren):
+        pred = pred.this
+    return pred.sql() if isinstance(pred, exp.Expr) else str(pred)
+
+
+def _negation_of(pred: object) -> str:
+    """The SQL of what ``pred`` negates (``NOT x`` → ``x``), or '' when it negates nothing."""
+    from sqlglot import exp
+
+    while isinstance(pred, exp.Paren):
+        pred = pred.this
+    return _key(pred.this) if isinstance(pred, exp.Not) else ""
 
 
 def _copies_to_location(node: object, dialect: Dialect) -> bool:
@@ -355,7 +524,7 @@ def enforce(
     *,
     tool: str,
     read_only: bool = False,
-    exists: Callable[[str], bool] | None = None,
+    exists: Exists | None = None,
 ) -> Verdict:
     """Raise :class:`GuardRefused` or :class:`~dacrew.errors.ApprovalRequired`, or return the verdict of
     a statement this caller may run now."""

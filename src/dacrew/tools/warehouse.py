@@ -66,7 +66,7 @@ def warehouse_query(ctx: ToolContext, args: QueryArgs) -> QueryResult:
     """
     wh = backend(ctx)
     enforce(ctx, args.sql, wh.dialect, tool="warehouse_query", read_only=True)
-    return _result(wh, wh.run(args.sql, args.limit))
+    return _result(wh, wh.run(args.sql, args.limit, read_only=True))
 
 
 class ExecuteArgs(ToolArgs):
@@ -93,7 +93,9 @@ def warehouse_execute(ctx: ToolContext, args: ExecuteArgs) -> ExecuteResult:
     changes (USE, SET, ALTER SESSION), file and stage I/O, unparseable SQL.
     """
     wh = backend(ctx)
-    verdict = enforce(ctx, args.sql, wh.dialect, tool="warehouse_execute", exists=lambda name: object_exists(wh, name))
+    verdict = enforce(
+        ctx, args.sql, wh.dialect, tool="warehouse_execute", exists=lambda kind, name: object_exists(wh, kind, name)
+    )
     out = wh.run(args.sql, 100)
     return ExecuteResult(
         backend=wh.name,
@@ -224,7 +226,7 @@ def warehouse_profile(ctx: ToolContext, args: ProfileArgs) -> ProfileResult:
         parts.extend([f"min({q})", f"max({q})"] if simple else ["null", "null"])
     if ts_col is not None:
         parts.append(f"max({exp.column(ts_col, quoted=True).sql(wh.dialect)})")
-    row = wh.run(f"select {', '.join(parts)} from {quote_table(wh, args.table)}", 1).rows[0]
+    row = wh.run(f"select {', '.join(parts)} from {quote_table(wh, args.table)}", 1, read_only=True).rows[0]
     total = int(row[0] or 0)
     profiles: list[ColumnProfile] = []
     for i, (name, type_, _) in enumerate(cols):
@@ -275,7 +277,7 @@ def warehouse_explain(ctx: ToolContext, args: SqlArgs) -> ExplainResult:
     enforce(ctx, args.sql, wh.dialect, tool="warehouse_explain", read_only=True)
     body = args.sql.strip().rstrip(";")
     prefix = "EXPLAIN USING TEXT " if wh.dialect == "snowflake" else "EXPLAIN "
-    out = wh.run(prefix + body)
+    out = wh.run(prefix + body, read_only=True)
     plan = "\n".join(str(r[-1]) for r in out.rows)
     return ExplainResult(backend=wh.name, plan=plan)
 
@@ -300,7 +302,7 @@ def warehouse_timed_query(ctx: ToolContext, args: SqlArgs) -> TimedResult:
     wh = backend(ctx)
     enforce(ctx, args.sql, wh.dialect, tool="warehouse_timed_query", read_only=True)
     start = time.perf_counter()
-    out = wh.run(args.sql, 10, drain=True)
+    out = wh.run(args.sql, 10, drain=True, read_only=True)
     elapsed = (time.perf_counter() - start) * 1000
     return TimedResult(
         backend=wh.name,

@@ -32,9 +32,18 @@ class Backend(Protocol):
     default_database: str | None
     default_schema: str
 
-    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None, *, drain: bool = False) -> Rows:
+    def run(
+        self,
+        sql: str,
+        limit: int | None = None,
+        params: list[Any] | None = None,
+        *,
+        drain: bool = False,
+        read_only: bool = False,
+    ) -> Rows:
         """Run one statement; keep up to ``limit`` rows. ``drain`` fetches every row (timing) and counts
-        them in ``rowcount`` while keeping only ``limit``."""
+        them in ``rowcount`` while keeping only ``limit``. ``read_only`` asks the database itself to
+        refuse any change, where it can (DuckDB opens the file read-only)."""
         ...
 
     def close(self) -> None: ...

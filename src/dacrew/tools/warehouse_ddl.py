@@ -107,7 +107,13 @@ def warehouse_apply_ddl(ctx: ToolContext, args: DdlArgs) -> DdlResult:
     kind = ddl_kind(args.sql)
     wh = backend(ctx)
     if _POLICY.match(" ".join(args.sql.split())) is None:
-        enforce(ctx, args.sql, "snowflake", tool="warehouse_apply_ddl", exists=lambda n: object_exists(wh, n))
+        enforce(
+            ctx,
+            args.sql,
+            "snowflake",
+            tool="warehouse_apply_ddl",
+            exists=lambda kind, name: object_exists(wh, kind, name),
+        )
     else:
         _require_ddl_for_policy(ctx, args.sql)
     if wh.dialect == "snowflake":

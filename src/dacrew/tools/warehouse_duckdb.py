@@ -9,10 +9,17 @@ from dacrew.errors import ToolError
 from dacrew.tools.sql_guard import Dialect
 from dacrew.tools.warehouse_backend import Rows, db_error, fetch
 
+# Whatever the SQL guard misses, a statement cannot reach a file, another database or an extension:
+# external access is off and the configuration locked (no SET can turn it back on).
+SANDBOX_CONFIG: dict[str, Any] = {"enable_external_access": False, "lock_configuration": True}
+
 
 class DuckDBBackend:
     """Opens the file for each statement and closes it after, so that dbt (in this process or another)
-    can take the file between calls: DuckDB allows one writing process and one configuration per file."""
+    can take the file between calls: DuckDB allows one writing process and one configuration per file.
+
+    Every connection runs with :data:`SANDBOX_CONFIG`; reads open the file read-only, so not even a
+    statement the guard misread as a read can change it."""
 
     name = "duckdb"
     dialect: Dialect = "duckdb"
@@ -25,22 +32,40 @@ class DuckDBBackend:
         )
         self._memory: Any = None
 
-    def _connect(self) -> Any:
+    def _connect(self, read_only: bool) -> Any:
         import duckdb
 
         if self.path == ":memory:":
             if self._memory is None:
-                self._memory = duckdb.connect(":memory:")
+                self._memory = duckdb.connect(":memory:", config=dict(SANDBOX_CONFIG))
             return self._memory
+        if read_only and not Path(self.path).exists():
+            raise ToolError(f"the DuckDB database {Path(self.path).name} does not exist yet: build the project first")
         try:
-            return duckdb.connect(self.path)
+            return duckdb.connect(self.path, read_only=read_only, config=dict(SANDBOX_CONFIG))
         except duckdb.Error as exc:
             raise ToolError(f"cannot open the DuckDB database {Path(self.path).name}: {exc}") from None
 
-    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None, *, drain: bool = False) -> Rows:
+    def run(
+        self,
+        sql: str,
+        limit: int | None = None,
+        params: list[Any] | None = None,
+        *,
+        drain: bool = False,
+        read_only: bool = False,
+    ) -> Rows:
         import duckdb
 
-        conn = self._connect()
+        from dacrew.tools.dbt_invoke import PROCESS_LOCK
+
+        with PROCESS_LOCK:
+            return self._run(duckdb, sql, limit, params, drain=drain, read_only=read_only)
+
+    def _run(
+        self, duckdb: Any, sql: str, limit: int | None, params: list[Any] | None, *, drain: bool, read_only: bool
+    ) -> Rows:
+        conn = self._connect(read_only)
         try:
             cursor = conn.execute(sql, params or [])
             if cursor.description is None:

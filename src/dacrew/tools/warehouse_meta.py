@@ -60,7 +60,8 @@ def columns_of(wh: Backend, table: str) -> list[tuple[str, str, bool]]:
         where += f" and upper(table_catalog) = upper({_literal(db)})"
     out = wh.run(
         f"select column_name, data_type, is_nullable from {_info_schema(wh, db)}.columns "
-        f"where {where} order by ordinal_position"
+        f"where {where} order by ordinal_position",
+        read_only=True,
     )
     if not out.rows:
         raise ToolError(f"no table or view {table!r} (schema {schema}); warehouse_list shows what exists")
@@ -74,18 +75,31 @@ def tables_in(wh: Backend, schema: str | None) -> list[tuple[str, str, str]]:
     if schema is not None:
         where += f" and upper(table_schema) = upper({_literal(schema)})"
     out = wh.run(
-        f"select table_schema, table_name, table_type from {_info_schema(wh, None)}.tables where {where} order by 1, 2"
+        f"select table_schema, table_name, table_type from {_info_schema(wh, None)}.tables where {where} order by 1, 2",
+        read_only=True,
     )
     return [(str(r[0]), str(r[1]), str(r[2])) for r in out.rows]
 
 
-def object_exists(wh: Backend, table: str) -> bool:
-    """True if the table or view exists; unknown (a look-up that fails) counts as existing."""
+def object_exists(wh: Backend, kind: str, name: str) -> bool:
+    """True if the object exists. Tables, views and schemas are looked up; any other kind, and a
+    look-up that fails, count as existing (the caller then holds the request for approval)."""
     try:
-        db, schema, name = split_table(wh, table)
+        if kind.upper() == "SCHEMA":
+            parts = [p.strip('"') for p in name.split(".")]
+            db, schema = (parts[-2] if len(parts) > 1 else None), parts[-1]
+            out = wh.run(
+                f"select 1 from {_info_schema(wh, db)}.schemata where upper(schema_name) = upper({_literal(schema)})",
+                read_only=True,
+            )
+            return bool(out.rows)
+        if kind.upper() not in {"TABLE", "VIEW"}:
+            return True
+        db, schema, table = split_table(wh, name)
         out = wh.run(
             f"select 1 from {_info_schema(wh, db)}.tables where upper(table_schema) = upper({_literal(schema)}) "
-            f"and upper(table_name) = upper({_literal(name)})"
+            f"and upper(table_name) = upper({_literal(table)})",
+            read_only=True,
         )
     except ToolError:
         return True

@@ -61,7 +61,16 @@ class SnowflakeBackend:
                 raise ToolError(f"cannot connect to Snowflake account {account}: {str(exc).splitlines()[0]}") from None
         return self._conn
 
-    def run(self, sql: str, limit: int | None = None, params: list[Any] | None = None, *, drain: bool = False) -> Rows:
+    def run(
+        self,
+        sql: str,
+        limit: int | None = None,
+        params: list[Any] | None = None,
+        *,
+        drain: bool = False,
+        read_only: bool = False,
+    ) -> Rows:
+        del read_only  # a Snowflake session has no read-only mode; the SQL guard and the role decide
         import snowflake.connector
         from snowflake.connector.constants import FIELD_ID_TO_NAME
 
