@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dacrew.errors import ToolError
+from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
 from dacrew.tools.docs import (
     DocsListArgs,
@@ -72,7 +72,7 @@ def test_read_one_section_with_its_subsections(project: Path) -> None:
         docs_read(ctx, DocsReadArgs(path="spec.md", section="Owners"))
     with pytest.raises(ToolError, match="use files_read"):
         docs_read(ctx, DocsReadArgs(path="models/x.sql"))
-    with pytest.raises(ToolError, match="inside the project"):
+    with pytest.raises(GuardRefused, match="climbs out"):
         docs_read(ctx, DocsReadArgs(path="../outside.md"))
 
 
@@ -99,7 +99,7 @@ def test_write_guide_and_training_and_warn_on_placeholders(project: Path) -> Non
     assert training.warnings == []
     trouble = docs_write(ctx, DocsWriteArgs(kind="troubleshooting", slug="clv-faq", title="FAQ", content="Just text."))
     assert any("symptom" in w for w in trouble.warnings)
-    with pytest.raises(ToolError, match="outside this task's Files"):
+    with pytest.raises(GuardRefused, match="outside this task's Files"):
         docs_write(
             ToolContext(project_dir=project, files=("models/",)),
             DocsWriteArgs(kind="user_guide", slug="x", title="X", content="y"),
@@ -109,7 +109,7 @@ def test_write_guide_and_training_and_warn_on_placeholders(project: Path) -> Non
 
 
 def test_signoff_is_appended_and_returned_for_the_finding(project: Path) -> None:
-    ctx = ToolContext(project_dir=project, task_id="T014", run_id="run-1")
+    ctx = ToolContext(project_dir=project, task_id="T014", run_id="run-1", files=("documentation/",))
     first = docs_record_signoff(
         ctx,
         SignoffArgs(
@@ -136,3 +136,64 @@ def test_signoff_is_appended_and_returned_for_the_finding(project: Path) -> None
         docs_record_signoff(
             ctx, SignoffArgs(stakeholder="A", role="B", decision="changes_requested", scope="C", source="D")
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("credentials.txt", "secret"),
+        ("docs/.env.md", "secret"),
+        ("docs/leak.md", "secret"),  # a symlink to profiles.yml
+        ("docs/away.md", "symlink_escape"),  # a symlink out of the project
+        ("../outside.md", "parent_path"),
+        ("/etc/hostname.txt", "absolute_path"),
+    ],
+)
+def test_read_refuses_what_files_read_refuses(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, path: str, rule: str
+) -> None:
+    (project / "credentials.txt").write_text("aws_secret_access_key=AKIA-DO-NOT-LEAK\n")
+    (project / "docs/.env.md").write_text("TOKEN=DO-NOT-LEAK\n")
+    (project / "profiles.yml").write_text("shop: {outputs: {dev: {password: DO-NOT-LEAK}}}\n")
+    (project / "docs/leak.md").symlink_to(project / "profiles.yml")
+    outside = tmp_path_factory.mktemp("outside") / "away.md"
+    outside.write_text("# DO-NOT-LEAK\n")
+    (project / "docs/away.md").symlink_to(outside)
+    with pytest.raises(GuardRefused) as refused:
+        docs_read(ToolContext(project_dir=project), DocsReadArgs(path=path))
+    assert refused.value.rule == rule
+    listed = docs_list(ToolContext(project_dir=project), DocsListArgs()).model_dump_json()
+    assert "DO-NOT-LEAK" not in listed
+    for hidden in (".env.md", "leak.md", "away.md"):
+        assert hidden not in listed
+
+
+def test_writes_need_a_task_and_stay_inside_its_files(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    args = DocsWriteArgs(kind="user_guide", slug="guide", title="Guide", content="## Use\nOpen it.")
+    with pytest.raises(GuardRefused) as refused:
+        docs_write(ToolContext(project_dir=project), args)
+    assert refused.value.rule == "no_task"
+    assert not (project / "documentation").exists()
+    # A documentation folder that is a symlink out of the project is not written through.
+    outside = tmp_path_factory.mktemp("outside")
+    (project / "documentation").symlink_to(outside, target_is_directory=True)
+    ctx = ToolContext(project_dir=project, task_id="T011", files=("documentation/",))
+    with pytest.raises(GuardRefused) as refused:
+        docs_write(ctx, args)
+    assert refused.value.rule == "symlink_escape"
+    signoff = SignoffArgs(stakeholder="Dana", role="Finance", decision="approved", scope="CLV", source="meeting")
+    with pytest.raises(GuardRefused):
+        docs_record_signoff(ctx, signoff)
+    assert list(outside.iterdir()) == []
+
+
+def test_signoff_without_a_task_is_refused_and_outside_files_only_returned(project: Path) -> None:
+    signoff = SignoffArgs(stakeholder="Dana", role="Finance", decision="approved", scope="CLV", source="meeting")
+    with pytest.raises(GuardRefused) as refused:
+        docs_record_signoff(ToolContext(project_dir=project), signoff)
+    assert refused.value.rule == "no_task"
+    # A task whose Files do not cover the log gets the block for its finding, and writes nothing.
+    result = docs_record_signoff(ToolContext(project_dir=project, task_id="T011", files=("training/",)), signoff)
+    assert result.path is None
+    assert "- **Stakeholder**: Dana (Finance)" in result.finding_section
+    assert not (project / "documentation").exists()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from dacrew.cli import app
 from dacrew.config import load_config
-from dacrew.errors import ApprovalRequired, ToolError
+from dacrew.errors import ApprovalRequired, GuardRefused, ToolError
 from dacrew.testing import OrchestraFake
 from dacrew.tools.base import ToolContext
 from dacrew.tools.orchestra import (
@@ -207,3 +207,77 @@ def test_failed_tasks_are_found_across_pages(project: Path, fake: OrchestraFake)
     assert task.task_run_id == fake.runs[last.run_id].task_runs[0].id
     pages = [q.get("page") for m, p, q, _ in fake.requests if p.endswith("/task_runs")]
     assert ["3"] in pages
+
+
+@pytest.mark.parametrize(
+    "environment", ["Production ", " prod", "prod\t", "production\u200b", "pro\u00addd", "prod\n", ""]
+)
+def test_environment_names_that_hide_what_they_are_are_refused(
+    project: Path, fake: OrchestraFake, environment: str
+) -> None:
+    with pytest.raises(GuardRefused) as refused:
+        orchestra_start_pipeline(context(project), StartArgs(pipeline="customer_ltv_daily", environment=environment))
+    assert refused.value.rule == "environment_name"
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("environment", ["PROD", "Production", "\uff30\uff32\uff2f\uff24", "\u1d3e\u1d3f\u1d3c\u1d30"])
+def test_production_is_recognised_whatever_its_case_or_width(
+    project: Path, fake: OrchestraFake, environment: str
+) -> None:
+    with pytest.raises(ApprovalRequired):
+        orchestra_start_pipeline(context(project), StartArgs(pipeline="customer_ltv_daily", environment=environment))
+    assert fake.requests == []
+
+
+def test_configured_production_names_are_normalised_too(
+    project: Path, fake: OrchestraFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DACREW_ORCHESTRA__PRODUCTION_ENVIRONMENTS", '[" Live ", "\uff30\uff32\uff24"]')
+    for environment in ("live", "PRD"):
+        with pytest.raises(ApprovalRequired):
+            orchestra_start_pipeline(
+                context(project), StartArgs(pipeline="customer_ltv_daily", environment=environment)
+            )
+    assert fake.requests == []
+    assert orchestra_start_pipeline(context(project), StartArgs(pipeline="customer_ltv_daily", environment="prod")).ok
+
+
+@pytest.mark.parametrize(
+    "pipeline", ["customer_ltv_daily/start?x=#", "../pipeline_runs", "a b", "%2e%2e", "x#", ".hidden", "a\u200bb"]
+)
+def test_pipeline_ids_cannot_reach_another_endpoint(project: Path, fake: OrchestraFake, pipeline: str) -> None:
+    with pytest.raises(ToolError, match="not a pipeline id or alias"):
+        orchestra_start_pipeline(context(project), StartArgs(pipeline=pipeline, environment="dev"))
+    assert fake.requests == []
+
+
+def test_path_segments_are_escaped() -> None:
+    from dacrew.tools.orchestra import _segment
+
+    assert _segment("a/b?c#d%e f") == "a%2Fb%3Fc%23d%25e%20f"
+
+
+def test_the_api_key_is_in_no_result_or_error(
+    project: Path, fake: OrchestraFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs: list[str] = []
+    ok = orchestra_start_pipeline(context(project), StartArgs(pipeline="customer_ltv_daily", environment="dev"))
+    failed = orchestra_start_pipeline(context(project), StartArgs(pipeline="customer_ltv_broken", environment="dev"))
+    outputs += [ok.model_dump_json(), failed.model_dump_json()]
+    outputs.append(orchestra_run_status(context(project), RunIdArgs(run_id=failed.run_id)).model_dump_json())
+    outputs.append(orchestra_cancel_run(context(project), RunIdArgs(run_id=ok.run_id)).model_dump_json())
+    for args in (
+        StartArgs(pipeline="customer_ltv_daily", environment="production"),  # needs approval
+        StartArgs(pipeline=KEY, environment="dev"),  # Orchestra's 404 repeats the name it was given
+    ):
+        with pytest.raises((ToolError, ApprovalRequired)) as err:
+            orchestra_start_pipeline(context(project), args)
+        outputs.append(f"{err.value} {getattr(err.value, 'detail', '')}")
+    assert "***" in outputs[-1]
+    fake.rate_limit = 100
+    monkeypatch.setenv("DACREW_ORCHESTRA__MAX_RETRIES", "1")
+    with pytest.raises(ToolError, match="429") as err:
+        orchestra_run_status(context(project), RunIdArgs(run_id=ok.run_id))
+    outputs.append(str(err.value))
+    assert KEY not in "\n".join(outputs)

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from dacrew.errors import ToolError
+from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
 from dacrew.tools.orchestra_pipeline import (
     DryRunArgs,
@@ -159,14 +159,14 @@ def test_without_manifest_selectors_are_only_a_warning(project: Path) -> None:
 
 
 def test_write_pipeline_refuses_invalid_and_writes_valid(project: Path) -> None:
-    ctx = ToolContext(project_dir=project)
+    ctx = ToolContext(project_dir=project, files=("orchestration/pipelines/",))
     with pytest.raises(ToolError, match=r"(?s)not written:.*Unknown dependency"):
         orchestra_write_pipeline(ctx, WritePipelineArgs(name="ltv2", content=PIPELINE.replace("[marts]", "[nope]")))
     assert not (project / "orchestration/pipelines/ltv2.yml").exists()
     result = orchestra_write_pipeline(ctx, WritePipelineArgs(name="ltv2", content=PIPELINE))
     assert result.valid
     assert (project / "orchestration/pipelines/ltv2.yml").read_text() == PIPELINE
-    with pytest.raises(ToolError, match="outside this task's Files"):
+    with pytest.raises(GuardRefused, match="outside this task's Files"):
         orchestra_write_pipeline(
             ToolContext(project_dir=project, files=("models/",)), WritePipelineArgs(name="x", content=PIPELINE)
         )

@@ -210,7 +210,7 @@ def test_built_datasource_is_published_with_its_extract_as_tdsx(project: Path, f
     from dacrew.tools.tableau_local import BuildArgs, tableau_build_datasource
 
     make_project(project)
-    ctx = context(project)
+    ctx = context(project, files=("tableau/datasources/",))
     built = tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
     assert built.rows == MART_ROWS
     result = tableau_publish_datasource(ctx, PublishArgs(file=built.tds, project="Analytics"))
@@ -260,3 +260,86 @@ def test_fake_serves_a_synchronous_publish_to_the_real_client(fake: TableauFake,
     assert conflict.value.code == "409004"
     server.auth.sign_out()
     assert fake.signed_out == 1
+
+
+def test_publish_reads_only_inside_the_project(
+    project: Path, fake: TableauFake, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from dacrew.errors import GuardRefused
+
+    (project / "credentials.tds").write_bytes(TDS)
+    ctx = context(project)
+    for path, rule in (
+        ("credentials.tds", "secret"),
+        ("../orders.tds", "parent_path"),
+        ("/orders.tds", "absolute_path"),
+    ):
+        with pytest.raises(GuardRefused) as refused:
+            tableau_publish_datasource(ctx, PublishArgs(file=path))
+        assert refused.value.rule == rule
+    # A .tds pointing at an extract outside the project would upload that file: refused, nothing sent.
+    outside = tmp_path_factory.mktemp("outside") / "private.hyper"
+    outside.write_bytes(b"not yours")
+    (project / "tableau/datasources/sneaky.tds").write_text(
+        f"<datasource><connection class='federated'><named-connections><named-connection name='h'>"
+        f"<connection class='hyper' dbname='{outside}' /></named-connection></named-connections>"
+        "</connection></datasource>"
+    )
+    with pytest.raises(GuardRefused, match="outside the project"):
+        tableau_publish_datasource(ctx, PublishArgs(file="tableau/datasources/sneaky.tds"))
+    assert fake.datasources == {}
+    assert not [p for m, p, _ in fake.requests if m in {"POST", "PUT"} and ("/datasources" in p or "fileUploads" in p)]
+
+
+def test_overwrite_check_folds_case_as_tableau_does(project: Path, fake: TableauFake) -> None:
+    fake.add_datasource("Orders", project="default", content=b"old")
+    ctx = context(project)
+    with pytest.raises(ToolError, match="already exists"):
+        tableau_publish_datasource(ctx, PublishArgs(file="tableau/datasources/orders.tds", mode="CreateNew"))
+    args = PublishArgs(file="tableau/datasources/orders.tds", name="orders", mode="Overwrite")
+    with pytest.raises(ApprovalRequired):
+        tableau_publish_datasource(ctx, args)
+    (ds,) = fake.datasources.values()
+    assert ds.content == b"old"  # "orders" is the same data source as "Orders": nothing replaced unapproved
+    # Only the publish request goes to the server; the fake, like Tableau, matches names case-insensitively.
+    assert not [p for m, p, _ in fake.requests if m == "POST" and p.endswith("/datasources")]
+
+
+def test_the_token_secret_is_in_no_result_error_or_file(project: Path, fake: TableauFake) -> None:
+    from test_tableau_local import make_project
+
+    from dacrew.tools.tableau import _tableau_errors
+    from dacrew.tools.tableau_local import BuildArgs, tableau_build_datasource
+
+    make_project(project)
+    ctx = context(project, files=("tableau/datasources/",))
+    outputs: list[str] = []
+    built = tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
+    outputs.append(built.model_dump_json())
+    published = tableau_publish_datasource(ctx, PublishArgs(file=built.tds, project="Analytics"))
+    outputs += [published.model_dump_json(), tableau_list(ctx, ListArgs(kind="datasources")).model_dump_json()]
+    outputs.append(tableau_job_status(ctx, JobStatusArgs(job_id=published.job.id)).model_dump_json())  # type: ignore[union-attr]
+    outputs.append(
+        tableau_refresh_extract(ctx, RefreshArgs(datasource="customer_ltv", project="Analytics")).model_dump_json()
+    )
+    for call in (
+        lambda: tableau_publish_datasource(ctx, PublishArgs(file=built.tds, project="Analytics")),
+        lambda: tableau_publish_datasource(ctx, PublishArgs(file=built.tds, project="Analytics", mode="Overwrite")),
+        lambda: tableau_job_status(ctx, JobStatusArgs(job_id="00000000-0000-0000-0000-000000000000")),
+    ):
+        with pytest.raises((ToolError, ApprovalRequired)) as err:
+            call()
+        outputs.append(f"{err.value} {getattr(err.value, 'detail', '')}")
+    fake.fail_jobs = True
+    failed = tableau_publish_datasource(ctx, PublishArgs(file="tableau/datasources/orders.tds"))
+    outputs.append(failed.model_dump_json())
+    # Should a server's answer ever repeat the secret, the error masks it.
+    TSC = __import__("tableauserverclient")
+    echoed = _tableau_errors(ctx, TSC.ServerResponseError("401001", "Signin Error", f"bad token {SECRET}"))
+    outputs.append(str(echoed))
+    assert "***" in str(echoed)
+    files = [p.read_bytes() for p in project.rglob("*") if p.is_file() and p.name != ".env"]
+    files += [ds.content for ds in fake.datasources.values()]
+    assert SECRET not in "\n".join(outputs)
+    assert not [blob for blob in files if SECRET.encode() in blob]
+    ctx.close()

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from dacrew.errors import ToolError
+from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
 from dacrew.tools.tableau_local import (
     BuildArgs,
@@ -78,8 +78,13 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path)
 
 
+def task_ctx(project: Path, **kw: Any) -> ToolContext:
+    """A call that belongs to a task whose Files cover the data sources."""
+    return ToolContext(project_dir=project, files=("tableau/datasources/",), **kw)
+
+
 def test_build_writes_tds_and_hyper_that_open_with_the_real_libraries(project: Path) -> None:
-    ctx = ToolContext(project_dir=project)
+    ctx = task_ctx(project)
     args = BuildArgs(
         table="analytics.customer_ltv",
         metrics=[
@@ -140,7 +145,7 @@ def test_build_writes_tds_and_hyper_that_open_with_the_real_libraries(project: P
 
 
 def test_check_fields_matches_then_reports_drift(project: Path) -> None:
-    ctx = ToolContext(project_dir=project)
+    ctx = task_ctx(project)
     tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
     ok = tableau_check_fields(
         ctx, CheckFieldsArgs(tds="tableau/datasources/customer_ltv.tds", table="analytics.customer_ltv")
@@ -167,7 +172,7 @@ def test_check_fields_matches_then_reports_drift(project: Path) -> None:
 
 
 def test_metric_with_unknown_field_is_an_error_the_model_can_fix(project: Path) -> None:
-    ctx = ToolContext(project_dir=project)
+    ctx = task_ctx(project)
     with pytest.raises(ToolError, match=r"\[revenue\].*not a column"):
         tableau_build_datasource(
             ctx, BuildArgs(table="analytics.customer_ltv", metrics=[Metric(name="Rev", formula="SUM([revenue])")])
@@ -176,7 +181,7 @@ def test_metric_with_unknown_field_is_an_error_the_model_can_fix(project: Path) 
 
 
 def test_unknown_table_and_bad_names(project: Path) -> None:
-    ctx = ToolContext(project_dir=project)
+    ctx = task_ctx(project)
     with pytest.raises(ToolError, match=r"no table analytics\.nope"):
         tableau_build_datasource(ctx, BuildArgs(table="analytics.nope"))
     with pytest.raises(ToolError, match="not a table name"):
@@ -185,7 +190,7 @@ def test_unknown_table_and_bad_names(project: Path) -> None:
 
 def test_writes_only_inside_the_task_files(project: Path) -> None:
     ctx = ToolContext(project_dir=project, files=("models/",))
-    with pytest.raises(ToolError, match="outside this task's Files"):
+    with pytest.raises(GuardRefused, match="outside this task's Files"):
         tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
     ctx = ToolContext(project_dir=project, files=("tableau/",))
     assert tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv")).rows == MART_ROWS
@@ -208,7 +213,7 @@ def test_live_snowflake_datasource_has_no_extract_and_no_password(
             "      database: analytics\n      schema: marts\n      warehouse: reporting_wh\n      role: reporter\n"
             "      session_parameters: {CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED: false}\n"
         )
-        ctx = ToolContext(project_dir=tmp_path, permissions=frozenset({"read", "write", "ddl"}))
+        ctx = task_ctx(tmp_path, permissions=frozenset({"read", "write", "ddl"}))
         try:
             warehouse_execute(
                 ctx, ExecuteArgs(sql="create table customer_ltv (customer_id int, lifetime_value number(12,2))")
@@ -252,13 +257,11 @@ def test_live_snowflake_datasource_has_no_extract_and_no_password(
 
 def test_live_connection_needs_snowflake(project: Path) -> None:
     with pytest.raises(ToolError, match="live connection needs a Snowflake target"):
-        tableau_build_datasource(
-            ToolContext(project_dir=project), BuildArgs(table="analytics.customer_ltv", connection="live")
-        )
+        tableau_build_datasource(task_ctx(project), BuildArgs(table="analytics.customer_ltv", connection="live"))
 
 
 def test_metadata_records_use_tableau_remote_type_codes(project: Path) -> None:
-    result = tableau_build_datasource(ToolContext(project_dir=project), BuildArgs(table="analytics.customer_ltv"))
+    result = tableau_build_datasource(task_ctx(project), BuildArgs(table="analytics.customer_ltv"))
     root = ET.parse(project / result.tds).getroot()
     records = {r.findtext("remote-name"): r for r in root.iter("metadata-record")}
     codes = {name: rec.findtext("remote-type") for name, rec in records.items()}
@@ -274,3 +277,40 @@ def test_metadata_records_use_tableau_remote_type_codes(project: Path) -> None:
     debug = records["lifetime_value"].find("attributes/attribute[@name='DebugRemoteType']")
     assert debug is not None
     assert debug.text == '"DECIMAL(12,2)"'
+
+
+def test_build_without_a_task_or_through_a_symlink_is_refused(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with pytest.raises(GuardRefused) as refused:
+        tableau_build_datasource(ToolContext(project_dir=project), BuildArgs(table="analytics.customer_ltv"))
+    assert refused.value.rule == "no_task"
+    assert not (project / "tableau").exists()
+    outside = tmp_path_factory.mktemp("outside")
+    (project / "tableau").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(GuardRefused) as refused:
+        tableau_build_datasource(task_ctx(project), BuildArgs(table="analytics.customer_ltv"))
+    assert refused.value.rule == "symlink_escape"
+    assert list(outside.iterdir()) == []
+
+
+def test_check_fields_reads_only_inside_the_project(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    ctx = task_ctx(project)
+    built = tableau_build_datasource(ctx, BuildArgs(table="analytics.customer_ltv"))
+    for path, rule in (("credentials.tds", "secret"), ("../x.tds", "parent_path"), ("/x.tds", "absolute_path")):
+        with pytest.raises(GuardRefused) as refused:
+            tableau_check_fields(ctx, CheckFieldsArgs(tds=path, table="analytics.customer_ltv"))
+        assert refused.value.rule == rule
+    # A .tds whose extract lies outside the project (edited by hand, or by someone else) is not followed.
+    outside = tmp_path_factory.mktemp("outside") / "stolen.hyper"
+    assert built.hyper is not None
+    (project / built.hyper).rename(outside)
+    tds = project / built.tds
+    tds.write_text(
+        tds.read_text()
+        .replace("dbname='customer_ltv.hyper'", f"dbname='{outside}'")
+        .replace('dbname="customer_ltv.hyper"', f'dbname="{outside}"')
+    )
+    assert str(outside) in tds.read_text()
+    with pytest.raises(GuardRefused, match="outside the project"):
+        tableau_check_fields(ctx, CheckFieldsArgs(tds=built.tds, table="analytics.customer_ltv"))

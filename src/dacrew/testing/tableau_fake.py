@@ -308,7 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, fake.wrap(_pagination(len(items)) + f"<projects>{inner}</projects>"))
             return
         if method == "GET" and res == "datasources":
-            items = [d for d in fake.datasources.values() if name_filter in (None, d.name)]
+            # Like Tableau, data source names compare case-insensitively.
+            items = [
+                d
+                for d in fake.datasources.values()
+                if name_filter is None or d.name.casefold() == name_filter.casefold()
+            ]
             inner = "".join(fake.datasource_xml(d) for d in items)
             self._send(200, fake.wrap(_pagination(len(items)) + f"<datasources>{inner}</datasources>"))
             return
@@ -383,7 +388,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             content = parts.get("tableau_datasource", b"")
         overwrite = (query.get("overwrite") or ["false"])[0] == "true"
-        existing = next((d for d in fake.datasources.values() if d.name == name and d.project_id == pid), None)
+        # A project holds one data source per name, whatever its case: publishing "customers" meets "Customers".
+        existing = next(
+            (d for d in fake.datasources.values() if d.name.casefold() == name.casefold() and d.project_id == pid), None
+        )
         if existing is not None and not overwrite:
             self._send(409, fake.error("409004", "Conflict", f"A data source named '{name}' already exists"))
             return

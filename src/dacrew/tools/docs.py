@@ -1,19 +1,25 @@
 """business-context's toolset: find and read the project's spec, plan and docs; write user guides,
 troubleshooting pages and training material under ``documentation/`` and ``training/``; record a
 stakeholder's sign-off so it lands in the task's finding and in ``documentation/sign-off.md``.
+
+Reads follow the files toolset's rules (no absolute paths, no ``..``, no symlink out of the project, no
+secrets file); writes follow ``files_write``'s (only inside the task's Files, never without a task).
+:func:`readable_file` and :func:`writable_file` are those checks for every tool of these toolsets that
+takes a path or writes a file.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from dacrew.errors import ToolError
+from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+from dacrew.tools.files import PROTECTED_DIRS, is_secret, resolve
 
 DOC_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
 DOC_ROOTS = ("docs", "documentation", "training", "specs")
@@ -25,12 +31,30 @@ _PLACEHOLDER_RE = re.compile(r"\[(?:FEATURE|DATE|TODO|TBD|NAME|[A-Z_]{3,})\]|\bT
 MAX_READ_CHARS = 60_000
 
 
-def _inside(ctx: ToolContext, rel: str) -> Path:
-    root = ctx.project_dir.resolve()
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root):
-        raise ToolError(f"{rel}: only files inside the project can be read")
-    return path
+def readable_file(ctx: ToolContext, path: str, *, tool_name: str) -> tuple[Path, str]:
+    """``(resolved path, project-relative path)`` of a file a tool reads: the files sandbox's read checks
+    (absolute paths, ``..``, symlinks out of the project and secrets files are refused)."""
+    return resolve(ctx, path, tool_name=tool_name)
+
+
+def writable_file(ctx: ToolContext, path: str, *, tool_name: str) -> Path:
+    """The resolved path of a file a tool writes, under ``files_write``'s rules: the read checks, then
+    only inside the task's Files (judged on the resolved path, so no symlink leads elsewhere), never in
+    a protected folder, and never without a task."""
+    target, rel = resolve(ctx, path, tool_name=tool_name)
+    if not ctx.files:
+        raise GuardRefused(
+            f"{tool_name}: writes happen only inside a task's Files, and this call has no task", rule="no_task"
+        )
+    if rel == "." or PurePosixPath(rel).parts[0] in PROTECTED_DIRS:
+        raise GuardRefused(f"{tool_name}: {rel} is inside a folder these tools never write", rule="protected")
+    if not ctx.may_write(rel):
+        raise GuardRefused(
+            f"{tool_name}: {rel} is outside this task's Files ({', '.join(ctx.files)})", rule="outside_task_files"
+        )
+    if target.is_dir():
+        raise ToolError(f"{rel} is a folder")
+    return target
 
 
 def _title(text: str, fallback: str) -> str:
@@ -83,10 +107,11 @@ def docs_list(ctx: ToolContext, args: DocsListArgs) -> DocsListResult:
             paths += sorted(p for p in (root / folder).rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
     docs: list[DocInfo] = []
     for path in paths:
-        if not path.resolve().is_relative_to(root):
-            continue  # a symlink out of the project
-        text = path.read_text(encoding="utf-8", errors="replace")
         rel = path.relative_to(root).as_posix()
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root) or is_secret(rel) or is_secret(resolved.relative_to(root).as_posix()):
+            continue  # a symlink out of the project, or a secrets file
+        text = path.read_text(encoding="utf-8", errors="replace")
         docs.append(DocInfo(path=rel, title=_title(text, rel), lines=text.count("\n") + 1))
     return DocsListResult(documents=docs)
 
@@ -113,7 +138,7 @@ def docs_read(ctx: ToolContext, args: DocsReadArgs) -> DocsReadResult:
 
     The result lists the document's headings so you can ask for the section you need.
     """
-    path = _inside(ctx, args.path)
+    path, _ = readable_file(ctx, args.path, tool_name="docs_read")
     if path.suffix.lower() not in DOC_SUFFIXES:
         raise ToolError(f"{args.path}: docs_read reads documents ({', '.join(sorted(DOC_SUFFIXES))}); use files_read")
     if not path.is_file():
@@ -161,12 +186,6 @@ class DocsWriteResult(ToolResult):
     warnings: list[str] = Field(default_factory=list[str])
 
 
-def _writable(ctx: ToolContext, rel: str) -> Path:
-    if ctx.files and not ctx.may_write(rel):
-        raise ToolError(f"{rel} is outside this task's Files ({', '.join(ctx.files)})")
-    return ctx.project_dir / rel
-
-
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(f".{path.name}.tmp")
@@ -189,7 +208,7 @@ def docs_write(ctx: ToolContext, args: DocsWriteArgs) -> DocsWriteResult:
         raise ToolError("the document has no content")
     folder = "training" if args.kind == "training" else "documentation"
     rel = f"{folder}/{args.slug}.md"
-    path = _writable(ctx, rel)
+    path = writable_file(ctx, rel, tool_name="docs_write")
     if _HEADING_RE.match(body.splitlines()[0]) and body.splitlines()[0].startswith("# "):
         body = "\n".join(body.splitlines()[1:]).strip()  # the title heading is ours
     head = f"# {args.title.strip()}\n\n" + (f"_For: {args.audience.strip()}_\n\n" if args.audience.strip() else "")
@@ -212,7 +231,7 @@ class SignoffArgs(ToolArgs):
 
 
 class SignoffResult(ToolResult):
-    path: str
+    path: str | None = Field(description="The sign-off log written, or null when the task's Files do not cover it.")
     recorded_at: str
     finding_section: str = Field(description="Put this block in your finding (complete_task details).")
 
@@ -221,8 +240,9 @@ class SignoffResult(ToolResult):
 def docs_record_signoff(ctx: ToolContext, args: SignoffArgs) -> SignoffResult:
     """Record a stakeholder's sign-off decision exactly as the person gave it.
 
-    Ask them with request_input first; never record a decision nobody made. Appends to
-    documentation/sign-off.md and returns the block to put in your finding under 'Stakeholder Sign-off'.
+    Ask them with request_input first; never record a decision nobody made. Returns the block to put in
+    your finding under 'Stakeholder Sign-off', and appends it to documentation/sign-off.md when your
+    task's Files cover that file.
     """
     if args.decision in {"approved_with_conditions", "changes_requested"} and not args.conditions:
         raise ToolError(f"a decision of {args.decision} needs its conditions or requested changes listed")
@@ -241,7 +261,13 @@ def docs_record_signoff(ctx: ToolContext, args: SignoffArgs) -> SignoffResult:
         lines.append("- **Conditions**:")
         lines += [f"  - {c}" for c in args.conditions]
     block = "\n".join(lines) + "\n"
-    path = _writable(ctx, SIGNOFF_FILE)
+    try:
+        path = writable_file(ctx, SIGNOFF_FILE, tool_name="docs_record_signoff")
+    except GuardRefused as exc:
+        if exc.rule != "outside_task_files":
+            raise
+        # The finding is the record; the shared log is written only where the task may write.
+        return SignoffResult(path=None, recorded_at=now, finding_section="## Stakeholder Sign-off\n\n" + block)
     existing = path.read_text(encoding="utf-8") if path.is_file() else "# Stakeholder sign-off\n"
     _write_atomic(path, existing.rstrip("\n") + "\n\n" + block)
     return SignoffResult(path=SIGNOFF_FILE, recorded_at=now, finding_section="## Stakeholder Sign-off\n\n" + block)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import unicodedata
 from typing import Any, Literal, cast
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from dacrew.errors import ToolError, UserError
+from dacrew.errors import GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.orchestra_pipeline import (
     orchestra_dry_run,
@@ -30,7 +32,9 @@ DONE = {"SUCCEEDED", "WARNING", "FAILED", "CANCELLED"}
 GOOD = {"SUCCEEDED", "WARNING"}
 LOG_TAIL_CHARS = 4000
 MAX_PAGES = 20
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+# A pipeline id (a UUID) or alias: one URL path segment, never a slash, '?', '#', '%' or a dot segment.
+_PIPELINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}\Z")
 
 
 class OrchestraClient:
@@ -39,6 +43,7 @@ class OrchestraClient:
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float, max_retries: int, backoff_s: float) -> None:
         import httpx
 
+        self._api_key = api_key
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
@@ -52,7 +57,16 @@ class OrchestraClient:
         self._http.close()
 
     def request(self, method: str, path: str, **kw: Any) -> Any:
-        """The response of ``method path``, after retries; raises ToolError on a final failure."""
+        """The response of ``method path``, after retries; raises ToolError on a final failure (the API
+        key masked should the answer ever repeat it)."""
+        try:
+            return self._request(method, path, **kw)
+        except ToolError as exc:
+            if self._api_key and self._api_key in str(exc):
+                raise ToolError(str(exc).replace(self._api_key, "***")) from None
+            raise
+
+    def _request(self, method: str, path: str, **kw: Any) -> Any:
         import httpx
 
         attempt = 0
@@ -139,6 +153,43 @@ def _run_id(value: str) -> str:
     return value
 
 
+def _segment(value: str) -> str:
+    """``value`` as one URL path segment: nothing in it can reach another endpoint."""
+    return quote(value, safe="")
+
+
+def _pipeline(value: str) -> str:
+    if not _PIPELINE_RE.match(value):
+        raise ToolError(
+            f"{value!r} is not a pipeline id or alias (letters, digits, '_', '-' and '.', as Orchestra shows it)"
+        )
+    return value
+
+
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
+
+
+def environment_key(value: str) -> str:
+    """An environment name as compared with ``orchestra.production_environments``: NFKC, stripped,
+    case-folded (fullwidth ``PROD`` and ``Production`` are production)."""
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def _check_environment(value: str) -> None:
+    """Refuse an environment name that could hide what it is: empty, or with whitespace, control or
+    invisible (format) characters, which a production check could not see through."""
+    for text in (value, unicodedata.normalize("NFKC", value)):
+        bad = next((ch for ch in text if ch.isspace() or unicodedata.category(ch) in _HIDDEN_CATEGORIES), None)
+        if bad is not None:
+            raise GuardRefused(
+                f"orchestra_start_pipeline: the environment {value!r} contains the character U+{ord(bad):04X}; "
+                "give the environment's name exactly, without spaces or invisible characters",
+                rule="environment_name",
+            )
+    if not environment_key(value):
+        raise GuardRefused("orchestra_start_pipeline: name the environment to run in", rule="environment_name")
+
+
 # -- results ---------------------------------------------------------------------------------------
 class TaskRunLog(BaseModel):
     filename: str
@@ -206,7 +257,7 @@ def _failed_tasks(api: OrchestraClient, run_id: str, pipeline_id: str | None) ->
 
 
 def _logs(api: OrchestraClient, run_id: str, task_run_id: str) -> list[TaskRunLog]:
-    base = f"/pipeline_runs/{run_id}/task_runs/{task_run_id}/logs"
+    base = f"/pipeline_runs/{_segment(run_id)}/task_runs/{_segment(task_run_id)}/logs"
     listing = api.request("GET", base).json()
     names: list[str] = []
     entries: list[Any] = []
@@ -228,7 +279,7 @@ def _logs(api: OrchestraClient, run_id: str, task_run_id: str) -> list[TaskRunLo
 
 
 def _report(api: OrchestraClient, run_id: str, *, timed_out: bool = False) -> RunReport:
-    body = cast(dict[str, Any], api.request("GET", f"/pipeline_runs/{run_id}/status").json())
+    body = cast(dict[str, Any], api.request("GET", f"/pipeline_runs/{_segment(run_id)}/status").json())
     status = _text(body.get("runStatus")).upper()
     if status not in {"CREATED", "RUNNING", "SUCCEEDED", "WARNING", "FAILED", "CANCELLING", "CANCELLED"}:
         raise ToolError(f"Orchestra reported an unknown run status {status!r} for run {run_id}")
@@ -263,7 +314,9 @@ def orchestra_start_pipeline(ctx: ToolContext, args: StartArgs) -> RunReport:
     failed_tasks. With wait=false it returns at once with the run id; follow it with orchestra_run_status.
     """
     cfg = ctx.config.orchestra
-    if args.environment.lower() in {e.lower() for e in cfg.production_environments}:
+    pipeline = _pipeline(args.pipeline)
+    _check_environment(args.environment)
+    if environment_key(args.environment) in {environment_key(e) for e in cfg.production_environments}:
         ctx.require_approval(
             "orchestra_production_run",
             f"Start Orchestra pipeline {args.pipeline!r} in the production environment {args.environment!r}",
@@ -277,11 +330,11 @@ def orchestra_start_pipeline(ctx: ToolContext, args: StartArgs) -> RunReport:
         "runInputs": args.run_inputs,
     }
     body = api.request(
-        "POST", f"/pipelines/{args.pipeline}/start", json={k: v for k, v in payload.items() if v is not None}
+        "POST", f"/pipelines/{_segment(pipeline)}/start", json={k: v for k, v in payload.items() if v is not None}
     ).json()
     run_id = _text(cast(dict[str, Any], body).get("pipelineRunId"))
-    if not run_id:
-        raise ToolError(f"Orchestra accepted the start of {args.pipeline!r} but returned no pipelineRunId")
+    if not _UUID_RE.match(run_id):
+        raise ToolError(f"Orchestra accepted the start of {pipeline!r} but returned no pipelineRunId (a UUID)")
     if not args.wait:
         return RunReport(run_id=run_id, pipeline=args.pipeline, status="CREATED", environment=args.environment)
     deadline = time.monotonic() + cfg.run_timeout_s
@@ -321,5 +374,5 @@ def orchestra_cancel_run(ctx: ToolContext, args: RunIdArgs) -> RunReport:
     """
     api = client(ctx)
     run_id = _run_id(args.run_id)
-    api.request("POST", f"/pipeline_runs/{run_id}/cancel")
+    api.request("POST", f"/pipeline_runs/{_segment(run_id)}/cancel")
     return _report(api, run_id)

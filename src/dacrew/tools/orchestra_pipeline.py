@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+from dacrew.tools.docs import readable_file, writable_file
 
 PIPELINE_DIR = "orchestration/pipelines"
 DBT_INTEGRATION = "DBT_CORE"
@@ -354,10 +355,9 @@ def manifest_problems(ctx: ToolContext, steps: list[Step], node: yaml.Node | Non
 
 
 # -- tools -----------------------------------------------------------------------------------------
-def _pipeline_file(ctx: ToolContext, rel: str) -> Path:
-    root = ctx.project_dir.resolve()
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+def _pipeline_file(ctx: ToolContext, rel: str, *, tool_name: str) -> Path:
+    path, _ = readable_file(ctx, rel, tool_name=tool_name)
+    if not path.is_file():
         raise ToolError(f"{rel}: no such pipeline file in the project (pipelines live in {PIPELINE_DIR}/)")
     return path
 
@@ -413,7 +413,7 @@ def orchestra_validate_pipeline(ctx: ToolContext, args: ValidateArgs) -> Validat
 
     This only reads: ok is true; `valid` says whether the file would be accepted.
     """
-    path = _pipeline_file(ctx, args.path)
+    path = _pipeline_file(ctx, args.path, tool_name="orchestra_validate_pipeline")
     return validate_text(ctx, args.path, path.read_text(encoding="utf-8"))[0]
 
 
@@ -432,12 +432,10 @@ def orchestra_write_pipeline(ctx: ToolContext, args: WritePipelineArgs) -> Valid
     if not _NAME_RE.match(args.name):
         raise ToolError(f"{args.name!r}: a pipeline file name is letters, digits, _ and - only")
     rel = f"{PIPELINE_DIR}/{args.name}.yml"
-    if ctx.files and not ctx.may_write(rel):
-        raise ToolError(f"{rel} is outside this task's Files ({', '.join(ctx.files)})")
+    target = writable_file(ctx, rel, tool_name="orchestra_write_pipeline")
     result = validate_text(ctx, rel, args.content)[0]
     if not result.valid:
         raise ToolError(f"not written: {result.summary}")
-    target = ctx.project_dir / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_name(f".{target.name}.tmp")
     staged.write_text(args.content if args.content.endswith("\n") else args.content + "\n", encoding="utf-8")
@@ -574,5 +572,5 @@ def orchestra_dry_run(ctx: ToolContext, args: DryRunArgs) -> DryRunResult:
     target) stops the dry run with an approval request. ok is false when a dbt step failed, was
     blocked or could not run.
     """
-    path = _pipeline_file(ctx, args.path)
+    path = _pipeline_file(ctx, args.path, tool_name="orchestra_dry_run")
     return dry_run(ctx, args.path, path.read_text(encoding="utf-8"))

@@ -18,8 +18,9 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
-from dacrew.errors import ApprovalRequired, ToolError, UserError
+from dacrew.errors import ApprovalRequired, GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+from dacrew.tools.docs import readable_file
 from dacrew.tools.tableau_local import package_tdsx, tableau_build_datasource, tableau_check_fields
 
 __all__ = ["tableau_build_datasource", "tableau_check_fields"]  # registered with the rest of the toolset
@@ -81,10 +82,10 @@ def _open(ctx: ToolContext) -> _Session:
     assert cfg.token_name is not None
     assert cfg.token_secret is not None
     server = TSC.Server(cfg.server_url, http_options={"timeout": cfg.http_timeout_s})
-    # Negotiate first: personal access tokens need REST 3.6+, and the client starts at 2.4.
-    server.use_server_version()
     auth = TSC.PersonalAccessTokenAuth(cfg.token_name, cfg.token_secret.get_secret_value(), site_id=cfg.site)
     try:
+        # Negotiate first: personal access tokens need REST 3.6+, and the client starts at 2.4.
+        server.use_server_version()
         server.auth.sign_in(auth)
     except TSC.FailedSignInError:
         raise ToolError(
@@ -94,6 +95,8 @@ def _open(ctx: ToolContext) -> _Session:
         ) from None
     except requests.RequestException as exc:
         raise ToolError(f"cannot reach Tableau at {cfg.server_url}: {type(exc).__name__}") from None
+    except Exception as exc:
+        raise _tableau_errors(ctx, exc) from None
     return _Session(server)
 
 
@@ -102,20 +105,26 @@ def _server(ctx: ToolContext) -> Any:
     return session.server
 
 
-def _tableau_errors(exc: Exception) -> ToolError:
-    """One clear message for the model from TSC's exceptions (they never carry the token)."""
+def _tableau_errors(ctx: ToolContext, exc: Exception) -> ToolError:
+    """One clear message for the model from TSC's exceptions; the token secret is masked should a
+    server's answer ever repeat it."""
     import requests
 
     TSC = _tsc()
 
     if isinstance(exc, TSC.ServerResponseError):
         err: Any = exc
-        return ToolError(f"Tableau answered {err.code}: {err.summary}: {err.detail}")
-    if isinstance(exc, requests.Timeout):
-        return ToolError("Tableau did not answer in time (tableau.http_timeout_s); try again later")
-    if isinstance(exc, requests.RequestException):
-        return ToolError(f"cannot reach Tableau: {type(exc).__name__}")
-    return ToolError(f"Tableau call failed: {type(exc).__name__}: {exc}")
+        message = f"Tableau answered {err.code}: {err.summary}: {err.detail}"
+    elif isinstance(exc, requests.Timeout):
+        message = "Tableau did not answer in time (tableau.http_timeout_s); try again later"
+    elif isinstance(exc, requests.RequestException):
+        message = f"cannot reach Tableau: {type(exc).__name__}"
+    else:
+        message = f"Tableau call failed: {type(exc).__name__}: {exc}"
+    secret = ctx.config.tableau.token_secret
+    if secret is not None and secret.get_secret_value():
+        message = message.replace(secret.get_secret_value(), "***")
+    return ToolError(message)
 
 
 def _job(item: Any) -> TableauJob:
@@ -160,20 +169,27 @@ def _project_id(server: Any, name: str) -> str:
 
 
 def _find_datasource(server: Any, name: str, project_id: str | None) -> Any | None:
+    """The data source of that name (in that project), compared case-insensitively as Tableau does:
+    ``customers`` would overwrite ``Customers``."""
     TSC = _tsc()
+
+    key = name.casefold()
+
+    def same(d: Any) -> bool:
+        return str(d.name or "").casefold() == key and (project_id is None or d.project_id == project_id)
 
     opts = TSC.RequestOptions()
     opts.filter.add(TSC.Filter(TSC.RequestOptions.Field.Name, TSC.RequestOptions.Operator.Equals, name))
     items, _ = server.datasources.get(opts)
-    matches = [d for d in items if d.name == name and (project_id is None or d.project_id == project_id)]
+    matches = [d for d in items if same(d)]
+    if not matches:
+        # The name filter need not fold case (nor escape a comma): the overwrite check must not depend on it.
+        matches = [d for d in TSC.Pager(server.datasources, TSC.RequestOptions(pagesize=1000)) if same(d)]
     return matches[0] if matches else None
 
 
 def _project_file(ctx: ToolContext, rel: str) -> Path:
-    root = ctx.project_dir.resolve()
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root):
-        raise ToolError(f"{rel}: the file must be inside the project")
+    path, _ = readable_file(ctx, rel, tool_name="tableau_publish_datasource")
     if not path.is_file():
         raise ToolError(f"{rel}: no such file (build one with tableau_build_datasource)")
     if path.suffix.lower() not in PUBLISHABLE:
@@ -240,13 +256,13 @@ def tableau_publish_datasource(ctx: ToolContext, args: PublishArgs) -> PublishRe
             )
         item = TSC.DatasourceItem(project_id, name=name)
         with tempfile.TemporaryDirectory(prefix="dacrew-publish-") as tmp:
-            packaged = package_tdsx(path, Path(tmp)) if path.suffix.lower() == ".tds" else None
+            packaged = package_tdsx(path, Path(tmp), root=ctx.project_dir) if path.suffix.lower() == ".tds" else None
             started = server.datasources.publish(item, str(packaged or path), args.mode, as_job=True)
         job, timed_out = _wait(ctx, server, started.id)
-    except (ToolError, ApprovalRequired):
+    except (ToolError, ApprovalRequired, GuardRefused):
         raise
     except Exception as exc:
-        raise _tableau_errors(exc) from None
+        raise _tableau_errors(ctx, exc) from None
     # Only a successful job leaves a data source behind: a failed one names what it did not create.
     ds_id = (job.datasource_id or (existing.id if existing is not None else None)) if job.state == "Success" else None
     if job.state == "Success" and ds_id is None:
@@ -292,7 +308,7 @@ def tableau_job_status(ctx: ToolContext, args: JobStatusArgs) -> JobStatusResult
     try:
         return JobStatusResult(job=_job(server.jobs.get_by_id(args.job_id)))
     except Exception as exc:
-        raise _tableau_errors(exc) from None
+        raise _tableau_errors(ctx, exc) from None
 
 
 # -- refresh ---------------------------------------------------------------------------------------
@@ -342,7 +358,7 @@ def tableau_refresh_extract(ctx: ToolContext, args: RefreshArgs) -> RefreshResul
     except ToolError:
         raise
     except Exception as exc:
-        raise _tableau_errors(exc) from None
+        raise _tableau_errors(ctx, exc) from None
     return RefreshResult(
         ok=job.state == "Success",
         datasource_id=found.id,
@@ -394,5 +410,5 @@ def tableau_list(ctx: ToolContext, args: ListArgs) -> ListResult:
                 if args.project is None or d.project_name == args.project
             ]
     except Exception as exc:
-        raise _tableau_errors(exc) from None
+        raise _tableau_errors(ctx, exc) from None
     return ListResult(kind=args.kind, items=sorted(items, key=lambda i: (i.project or "", i.name)))

@@ -25,8 +25,10 @@ from typing import Any, Literal, cast
 import yaml
 from pydantic import BaseModel, Field
 
-from dacrew.errors import ToolError, UserError
+from dacrew.errors import GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
+from dacrew.tools.docs import readable_file, writable_file
+from dacrew.tools.files import is_secret
 
 DATASOURCE_DIR = "tableau/datasources"
 _TABLE_RE = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
@@ -462,11 +464,29 @@ def hyper_row_count(path: Path) -> int:
         return int(hconn.execute_scalar_query(f"SELECT COUNT(*) FROM {hapi.TableName('Extract', 'Extract')}"))
 
 
-def package_tdsx(tds: Path, out_dir: Path) -> Path | None:
+def extract_of(root: Path, tds: Path, dbname: str | None) -> Path | None:
+    """The .hyper extract a .tds points at (``dbname``, relative to the .tds), or None if there is none.
+
+    The .tds is a file anyone could have edited: an extract outside the project (an absolute path, ``..``
+    or a symlink), a secrets file or anything but a .hyper is refused, never read or sent.
+    """
+    if not dbname:
+        return None
+    root = root.resolve()
+    path = (tds.parent / dbname).resolve()
+    if not path.is_relative_to(root):
+        raise GuardRefused(f"{tds.name}: its extract {dbname!r} is outside the project", rule="symlink_escape")
+    if is_secret(path.relative_to(root).as_posix()) or path.suffix.lower() != ".hyper":
+        raise GuardRefused(f"{tds.name}: its extract {dbname!r} is not a .hyper file", rule="secret")
+    return path if path.is_file() else None
+
+
+def package_tdsx(tds: Path, out_dir: Path, *, root: Path) -> Path | None:
     """A .tdsx bundling ``tds`` with the .hyper extract it points at, or None if it has no local extract.
 
     A .tds alone carries no data to a server: Tableau expects the extract inside the packaged file, at
-    ``Data/Extracts/<file>.hyper``, which is where the bundled .tds points.
+    ``Data/Extracts/<file>.hyper``, which is where the bundled .tds points. The extract must lie inside
+    the project ``root`` (:func:`extract_of`).
     """
     try:
         tree = ET.parse(tds)
@@ -475,8 +495,8 @@ def package_tdsx(tds: Path, out_dir: Path) -> Path | None:
     hyper_conn = tree.getroot().find(".//connection[@class='hyper']")
     if hyper_conn is None:
         return None
-    extract = (tds.parent / hyper_conn.get("dbname", "")).resolve()
-    if not extract.is_file():
+    extract = extract_of(root, tds, hyper_conn.get("dbname"))
+    if extract is None:
         return None
     inner = f"Data/Extracts/{extract.name}"
     hyper_conn.set("dbname", inner)
@@ -518,11 +538,6 @@ class BuildResult(ToolResult):
     calculated_fields: list[str]
 
 
-def _writable(ctx: ToolContext, rel: str) -> None:
-    if ctx.files and not ctx.may_write(rel):
-        raise ToolError(f"{rel} is outside this task's Files ({', '.join(ctx.files)})")
-
-
 @tool("tableau", read_only=False)
 def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
     """Write tableau/datasources/<name>.tds (and its .hyper extract) for a warehouse table, with no server.
@@ -548,9 +563,11 @@ def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
             "let Tableau schedule the extract on the server"
         )
     rel_tds, rel_hyper = f"{DATASOURCE_DIR}/{name}.tds", f"{DATASOURCE_DIR}/{name}.hyper"
-    for rel in (rel_tds, rel_hyper) if mode == "extract" else (rel_tds,):
-        _writable(ctx, rel)
-    out_dir = ctx.project_dir / DATASOURCE_DIR
+    tds_path = writable_file(ctx, rel_tds, tool_name="tableau_build_datasource")
+    hyper_path = writable_file(ctx, rel_hyper, tool_name="tableau_build_datasource") if mode == "extract" else None
+    out_dir = tds_path.parent
+    if hyper_path is not None and hyper_path.parent != out_dir:
+        raise GuardRefused(f"{rel_hyper} does not lie beside {rel_tds} (a symlink)", rule="symlink_escape")
     out_dir.mkdir(parents=True, exist_ok=True)
     if mode == "live":
         columns, rows = table_shape(ctx, args.table)
@@ -558,10 +575,11 @@ def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
     else:
         with open_table(ctx, args.table) as (con, columns, quoted):
             tree = tds_document(name, extract_source(f"{name}.hyper"), columns, args.metrics)
-            rows = write_hyper(out_dir / f"{name}.hyper", con, quoted, columns)
-    staged = out_dir / f".{name}.tds.tmp"
+            assert hyper_path is not None
+            rows = write_hyper(hyper_path, con, quoted, columns)
+    staged = out_dir / f".{tds_path.name}.tmp"
     tree.write(staged, encoding="utf-8", xml_declaration=True)
-    staged.replace(out_dir / f"{name}.tds")
+    staged.replace(tds_path)
     fields = [FieldInfo(name=c.name, caption=caption(c.name), datatype=c.datatype, role=_role(c)[0]) for c in columns]
     return BuildResult(
         tds=rel_tds,
@@ -622,9 +640,8 @@ def tableau_check_fields(ctx: ToolContext, args: CheckFieldsArgs) -> CheckFields
 
     This only reads: ok is true; `matches` says whether everything agrees.
     """
-    root = ctx.project_dir.resolve()
-    path = (root / args.tds).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path, _ = readable_file(ctx, args.tds, tool_name="tableau_check_fields")
+    if not path.is_file():
         raise ToolError(f"{args.tds}: no such .tds file in the project")
     plain, calcs, dbname = _tds_fields(path)
     columns, table_rows = table_shape(ctx, args.table)
@@ -646,10 +663,9 @@ def tableau_check_fields(ctx: ToolContext, args: CheckFieldsArgs) -> CheckFields
         if ref not in known
     )
     hyper_rows = None
-    if dbname:
-        hyper_path = (path.parent / dbname).resolve()
-        if hyper_path.is_file():
-            hyper_rows = hyper_row_count(hyper_path)
+    hyper_path = extract_of(ctx.project_dir, path, dbname)
+    if hyper_path is not None:
+        hyper_rows = hyper_row_count(hyper_path)
     rows_ok = hyper_rows is None or hyper_rows == table_rows
     matches = not (missing or unknown or mismatches or broken) and rows_ok
     problems = len(missing) + len(unknown) + len(mismatches) + len(broken) + (0 if rows_ok else 1)
