@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from dacrew.findings.format import Usage
 from dacrew.findings.redact import redact_obj
 
 
@@ -39,12 +40,23 @@ class Journal:
     def tool(self, key: str) -> dict[str, Any] | None:
         return self._tools.get(key)
 
-    def record_model(self, key: str, message: dict[str, Any]) -> None:
-        self._append({"kind": "model", "key": key, "message": message}, self._models)
+    def record_model(self, key: str, message: dict[str, Any], *, model: str = "") -> None:
+        self._append({"kind": "model", "key": key, "message": message, "model": model}, self._models)
 
-    def record_tool(self, key: str, content: str, status: str, *, approvals: int = 0) -> None:
-        entry = {"kind": "tool", "key": key, "content": content, "status": status, "approvals": approvals}
-        self._append(entry, self._tools)
+    def record_tool(self, key: str, content: str, status: str) -> None:
+        self._append({"kind": "tool", "key": key, "content": content, "status": status}, self._tools)
+
+    def usage(self, pricing: Any = None) -> Usage:
+        """What this attempt's recorded model calls used (and cost)."""
+        from langchain_core.messages import messages_from_dict
+
+        from dacrew.models.usage import usage_from_message
+
+        total = Usage()
+        for entry in self._models.values():
+            message = messages_from_dict([entry["message"]])[0]
+            total = total + usage_from_message(message, str(entry.get("model", "")), pricing)
+        return total
 
     @property
     def replayed(self) -> int:

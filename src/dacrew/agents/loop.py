@@ -3,8 +3,8 @@
 
 Everything the loop does is journaled (model responses, tool results), so a task restarted after an
 interrupt or a crash replays what it already had instead of paying for it or repeating it. Questions
-and approvals are LangGraph interrupts: LangGraph matches answers to them by their order within the
-task, so on replay the loop asks them again, in the same order, and gets the recorded answers.
+and approvals are LangGraph interrupts, asked through the task's :class:`TaskAsker`, which keeps the
+answers matched to their questions across restarts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dacrew.agents.asker import TaskAsker
 from dacrew.agents.completion import (
     COMPLETE,
     DELEGATE,
@@ -72,6 +73,7 @@ class AgentRun:
     delegate: Delegator | None = None
     bind: bool = True
     pricing: Any = None
+    asker: TaskAsker | None = None
 
 
 def _schemas(run: AgentRun) -> list[dict[str, Any]]:
@@ -128,7 +130,7 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                 outcome.error = f"model call failed at step {step}: {type(exc).__name__}: {exc}"
                 run.emit("model_error", agent=run.agent, step=step, error=outcome.error)
                 return outcome
-            run.journal.record_model(mkey, message_to_dict(reply))
+            run.journal.record_model(mkey, message_to_dict(reply), model=run.model_name)
             usage = usage_from_message(reply, run.model_name, run.pricing)
             run.emit(
                 "model_response",
@@ -160,7 +162,7 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                 except ValidationError as exc:
                     content = f"complete_task arguments are invalid: {_first_error(exc)}"
             elif name == REQUEST_INPUT:
-                content = await _ask(run, args)
+                content = await _ask(run, f"{mkey}/{call_id}", args)
             else:
                 content = await _call_tool(run, f"{mkey}/{call_id}", name, args)
             messages.append(ToolMessage(content=content, tool_call_id=call_id, name=name))
@@ -184,28 +186,34 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}"
 
 
-async def _ask(run: AgentRun, args: dict[str, Any]) -> str:
+def _interrupt(run: AgentRun, key: str, payload: dict[str, Any]) -> Any:
+    if run.asker is not None:
+        return run.asker.ask(key, payload)
     from langgraph.types import interrupt
 
+    return interrupt(payload)
+
+
+async def _ask(run: AgentRun, key: str, args: dict[str, Any]) -> str:
     try:
         question = RequestInputArgs.model_validate(args).question
     except ValidationError as exc:
         return f"request_input arguments are invalid: {_first_error(exc)}"
-    run.emit("question", agent=run.agent, question=question)
-    answer = interrupt({"kind": "question", "task": run.ctx.task_id, "agent": run.agent, "question": question})
-    run.emit("answer", agent=run.agent, answer=str(answer))
+    replay = run.asker is not None and run.asker.answered(key)
+    if not replay:
+        run.emit("question", agent=run.agent, question=question)
+    answer = _interrupt(
+        run, key, {"kind": "question", "task": run.ctx.task_id, "agent": run.agent, "question": question}
+    )
+    if not replay:
+        run.emit("answer", agent=run.agent, answer=str(answer))
     return f"Answer from a person: {answer}"
 
 
 async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -> str:
     """Run one tool call (or replay it from the journal) and return what the model reads."""
-    from langgraph.types import interrupt
-
     recorded = run.journal.tool(key)
     if recorded is not None:
-        # Re-ask the approvals this call went through, so LangGraph's answer order stays aligned.
-        for _ in range(int(recorded.get("approvals", 0))):
-            interrupt({"kind": "approval", "task": run.ctx.task_id, "replay": True})
         return str(recorded["content"])
     approvals = 0
     if name == DELEGATE and run.delegate is not None:
@@ -230,7 +238,9 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
             content, status = f"invalid arguments for {name}: {_first_error(exc)}", "error"
         except ApprovalRequired as exc:
             run.emit("approval_requested", tool=name, action=exc.action, digest=exc.digest, message=exc.message)
-            answer = interrupt(
+            answer = _interrupt(
+                run,
+                f"{key}#approval{approvals}",
                 {
                     "kind": "approval",
                     "task": run.ctx.task_id,
@@ -239,7 +249,7 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
                     "action": exc.action,
                     "message": exc.message,
                     "digest": exc.digest,
-                }
+                },
             )
             approvals += 1
             approved = _approved(answer)
@@ -260,7 +270,7 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
             content, status = f"error: {type(exc).__name__}: {exc}", "error"
         break
     run.emit("tool_result", agent=run.agent, tool=name, status=status, chars=len(content))
-    run.journal.record_tool(key, content, status, approvals=approvals)
+    run.journal.record_tool(key, content, status)
     return content
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dacrew.agents.asker import TaskAsker
 from dacrew.agents.journal import Journal
 from dacrew.agents.loop import AgentOutcome, AgentRun, run_agent
 from dacrew.agents.registry import AgentSpec, agent_name, load_agent
@@ -39,6 +40,7 @@ class Assignment:
     handoff: str = ""
     feedback: str = ""
     approved: set[str] = field(default_factory=lambda: set[str]())
+    asker: TaskAsker | None = None
 
 
 def lead_and_helpers(task: Task) -> tuple[str, tuple[str, ...]]:
@@ -131,6 +133,7 @@ async def run_assignment(
             delegate=delegate if delegates else None,
             bind=not dry_run,
             pricing=pricing,
+            asker=a.asker,
         )
 
     async def delegate(agent: str, instructions: str) -> str:

@@ -207,7 +207,7 @@ def resume(
     budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Raise the run's budget."),
 ) -> None:
     """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""
-    from dacrew.graph.runner import pending_of, resolve_answers
+    from dacrew.graph.runner import last_pending, resolve_answers
     from dacrew.graph.state import load_settings
 
     settings = load_settings(project_dir.resolve(), run_id)
@@ -217,7 +217,7 @@ def resume(
         settings.budget_usd = budget_usd
     values: dict[str, Any] | None = None
     if answer or approve or deny:
-        values = resolve_answers(pending_of(settings), answer, list(approve), list(deny))
+        values = resolve_answers(last_pending(settings), answer, list(approve), list(deny))
     _execute(settings, is_resume=True, resume_values=values)
 
 

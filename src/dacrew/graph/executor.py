@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dacrew.agents.asker import TaskAsker
 from dacrew.agents.journal import Journal
 from dacrew.agents.specialist import Assignment, run_assignment
 from dacrew.findings.events import EventLog
 from dacrew.findings.format import CheckResult, Finding, Usage
+from dacrew.findings.redact import redact_obj
 from dacrew.findings.store import FindingsStore
 from dacrew.graph.plan_model import Task, TaskPlan
 from dacrew.graph.plan_schedule import topological_order
@@ -46,6 +48,11 @@ class Runtime:
     pricing: Any = None
     observers: list[Callable[[dict[str, Any]], None]] = field(default_factory=list[Callable[[dict[str, Any]], None]])
     usage: Usage = field(default_factory=Usage)
+    """The run's spending so far (all sessions): the budget is checked against it."""
+    gate_answers: dict[str, bool] = field(default_factory=dict[str, bool])
+    """Phase gates a person answered in this session, by phase (True: approved)."""
+    batch_barrier: bool = False
+    """Benchmarks only: see :attr:`Scheduler.batch_barrier`."""
     scheduler: Scheduler | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -93,15 +100,16 @@ async def run_plan_task(rt: Runtime, task_id: str) -> dict[str, Any]:
     verdict = await sched.acquire(task_id)
     if verdict.action == "done":
         existing = rt.store.read(task_id)
-        if existing is not None:
+        if existing is not None and existing.run_id == rt.run_id:
             return _outcome(existing)
+        raise RuntimeError(f"{task_id} is marked done but its finding is gone or belongs to another run")
     if verdict.action == "skip":
-        finding = rt.store.update(
+        finding = rt.store.finish(
             task_id,
+            "skipped",
             title=task.title,
             owner=" + ".join(task.owners),
             depends_on=task.dependencies,
-            status="skipped",
             run_id=rt.run_id,
             summary=verdict.reason,
         )
@@ -154,6 +162,10 @@ async def run_plan_task(rt: Runtime, task_id: str) -> dict[str, Any]:
         sched.release(task_id, status)
 
 
+def _journal(rt: Runtime, task_id: str, attempt: int) -> Journal:
+    return Journal(rt.settings.run_dir / "journal" / f"{task_id}.{attempt}.jsonl")
+
+
 async def _run_attempts(rt: Runtime, task: Task) -> Finding:
     existing = rt.store.read(task.id)
     resuming = (
@@ -162,19 +174,26 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
         and existing.status in ("in_progress", "verifying", "needs_input")
     )
     attempt = existing.attempt if resuming and existing is not None else 1
-    usage = existing.usage if resuming and existing is not None else Usage()
+    # Earlier attempts' spending, from their journals (this attempt's own comes back with its outcome).
+    usage = Usage()
+    for earlier in range(1, attempt):
+        earlier_usage = _journal(rt, task.id, earlier).usage(rt.pricing)
+        usage = usage + earlier_usage
+        rt.add_usage(earlier_usage)
+    asker = TaskAsker(rt.settings.run_dir / "journal" / f"{task.id}.answers.jsonl", task.id)
+    asker.prime()
     feedback = ""
     owner = " + ".join(task.owners)
     while True:
-        if resuming:
-            rt.store.update(task.id, status="in_progress")
-            resuming = False
-        else:
+        if attempt == 1 and not resuming:
             rt.store.start(
                 task.id, title=task.title, owner=owner, depends_on=task.dependencies, attempt=attempt, run_id=rt.run_id
             )
+        else:
+            # A retry or a resumed attempt keeps the task's first start time.
+            rt.store.update(task.id, status="in_progress", attempt=attempt, finished=None, run_id=rt.run_id)
+        resuming = False
         rt.emit("task_started", task=task.id, title=task.title, owner=owner, attempt=attempt, phase=task.phase)
-        journal = Journal(rt.settings.run_dir / "journal" / f"{task.id}.{attempt}.jsonl")
         assignment = Assignment(
             task=task,
             attempt=attempt,
@@ -183,11 +202,12 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
             spec=rt.spec,
             handoff=rt.store.handoff(task.dependencies),
             feedback=feedback,
+            asker=asker,
         )
         out = await run_assignment(
             assignment,
             models=rt.models,
-            journal=journal,
+            journal=_journal(rt, task.id, attempt),
             emit=rt.emit,
             step_limit=rt.settings.step_limit,
             dry_run=rt.settings.dry_run,
@@ -263,22 +283,46 @@ async def run_gate(rt: Runtime, phase: str, next_phase: str) -> dict[str, Any]:
     from langgraph.types import interrupt
 
     assert rt.scheduler is not None
-    await rt.scheduler.wait_phase(phase)
-    if rt.scheduler.halted:
+    sched = rt.scheduler
+    state = await sched.wait_phase(phase)
+    if state == "deferred":
+        raise Deferred(f"the gate after '{phase}' waits for that phase's open questions")
+    if sched.halted:
         return {"phase": phase, "approved": False}
-    rt.emit("gate", phase=phase, status="waiting")
+    recorded = phase in _gate_events(rt)
+    if not recorded and phase not in rt.gate_answers:
+        rt.emit("gate", phase=phase, status="waiting")
     answer = interrupt({"kind": "gate", "phase": phase, "text": f"Phase '{phase}' is done. Start '{next_phase}'?"})
-    approved = (
-        bool(answer.get("approved"))
-        if isinstance(answer, dict)
-        else str(answer).lower() in {"yes", "y", "approve", "approved", "true"}
-    )  # pyright: ignore[reportUnknownMemberType]
-    rt.emit("gate", phase=phase, status="approved" if approved else "denied")
+    approved = _is_yes(answer)
+    if not recorded:
+        rt.emit("gate", phase=phase, status="approved" if approved else "denied")
     if approved:
-        rt.scheduler.open_phase(phase)
+        sched.open_phase(phase)
     else:
-        rt.scheduler.halt(f"the gate after '{phase}' was denied")
+        sched.halt(f"the gate after '{phase}' was denied")
     return {"phase": phase, "approved": approved}
+
+
+def _is_yes(answer: Any) -> bool:
+    if isinstance(answer, dict):
+        return bool(answer.get("approved"))  # pyright: ignore[reportUnknownMemberType]
+    return str(answer).strip().lower() in {"yes", "y", "approve", "approved", "true", "ok"}
+
+
+def _gate_events(rt: Runtime) -> dict[str, bool]:
+    """Gates answered in earlier sessions of this run, from its events."""
+    from dacrew.findings.events import read_events
+
+    answers: dict[str, bool] = {}
+    for event in read_events(rt.settings.run_dir):
+        if event.get("type") == "gate" and event.get("status") in ("approved", "denied"):
+            answers[str(event["phase"])] = event["status"] == "approved"
+    return answers
+
+
+def _answered_gates(rt: Runtime) -> dict[str, bool]:
+    """Gates answered in earlier sessions (events), then in this one (the answers it was given)."""
+    return {**_gate_events(rt), **rt.gate_answers}
 
 
 async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
@@ -287,13 +331,19 @@ async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
     from langgraph.func import task as lg_task
 
     final = {tid: f.status for tid, f in rt.store.all().items() if f.run_id == rt.run_id and f.status in FINAL}
+    gates = _answered_gates(rt) if rt.settings.gates else {}
     sched = Scheduler(
         rt.plan,
         max_parallel=rt.settings.max_parallel,
         gates=rt.settings.gates,
         over_budget=rt.over_budget,
         status={t: s for t, s in final.items() if t in rt.plan.by_id},
+        open_phases={p for p, ok in gates.items() if ok},
+        batch_barrier=rt.batch_barrier,
     )
+    for phase, ok in gates.items():
+        if not ok:
+            sched.halt(f"the gate after '{phase}' was denied")
     rt.scheduler = sched
     futures: dict[str, Any] = {}
     for tid in topological_order(rt.plan):
@@ -306,12 +356,14 @@ async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
             futures[f"gate:{here}"] = gate()
 
     async def watch(key: str, fut: Any) -> Any:
-        try:
-            return await fut
-        except GraphInterrupt:
-            if key.startswith("gate:"):
-                sched.settle()
-            raise
+        result = await fut
+        # A cached result (after a resume) arrives without the body running: tell the scheduler.
+        if key.startswith("gate:"):
+            if result.get("approved"):
+                sched.open_phase(result["phase"])
+        else:
+            sched.observe(key, str(result.get("status", "")))
+        return result
 
     results = await asyncio.gather(*(watch(k, f) for k, f in futures.items()), return_exceptions=True)
     interrupts: list[Any] = []
@@ -324,7 +376,7 @@ async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
         elif isinstance(res, BaseException):
             raise res
         elif not key.startswith("gate:"):
-            outcomes[key] = res
+            outcomes[key] = redact_obj(res)
     if interrupts:
         raise GraphInterrupt(interrupts)
     return outcomes

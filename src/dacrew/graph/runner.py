@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,14 @@ from typing import Any
 from dacrew.errors import UserError
 from dacrew.findings.events import EventLog, read_events
 from dacrew.findings.format import Usage
+from dacrew.findings.redact import secret_values
 from dacrew.findings.store import FindingsStore
 from dacrew.graph.executor import Runtime
 from dacrew.graph.parent import build_parent_graph
+from dacrew.graph.plan_model import TaskPlan
+from dacrew.graph.scheduler import BUDGET_REASON
 from dacrew.graph.state import STATE_DIR, RunSettings, save_settings
+from dacrew.models.resolve import ModelSource, reset_async_clients
 
 CHECKPOINTS = "checkpoints.sqlite"
 Asker = Callable[[list[dict[str, Any]]], dict[str, Any]]
@@ -51,16 +56,46 @@ def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, A
         from dacrew.tools.registry import load_all
 
         load_all()
-    return Runtime(
+        _check_models(plan, models, settings.project)
+    store = FindingsStore(settings.project)
+    rt = Runtime(
         settings=settings,
         plan=plan,
-        store=FindingsStore(settings.project),
+        store=store,
         events=EventLog(settings.run_dir),
         models=models,
         spec=spec_path.read_text(encoding="utf-8") if spec_path.is_file() else "",
         pricing=config.pricing or None,
         observers=observers,
     )
+    rt.usage = _spent(rt)
+    return rt
+
+
+def _check_models(plan: TaskPlan, models: ModelSource, project: Path) -> None:
+    """Every model the plan's agents will use, built once now: a bad ``--model`` is exit 2, not a crash
+    in every task."""
+    from dacrew.agents.registry import load_agent
+    from dacrew.agents.specialist import lead_and_helpers
+
+    agents: set[str] = set()
+    for task in plan.tasks:
+        lead, helpers = lead_and_helpers(task)
+        agents.update((lead, *helpers))
+    for agent in sorted(agents):
+        spec = load_agent(agent, project)
+        name = models.model_name(spec.name, spec.model)
+        if not name.startswith("replay:"):
+            models.live_model(name)
+
+
+def _spent(rt: Runtime) -> Usage:
+    """The run's spending in earlier sessions: its finished tasks' usage."""
+    total = Usage()
+    for finding in rt.store.all().values():
+        if finding.run_id == rt.run_id and finding.status in ("completed", "failed", "skipped"):
+            total = total + finding.usage
+    return total
 
 
 def pending_interrupts(out: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,12 +107,32 @@ async def _checkpointer(db: Path) -> AsyncIterator[Any]:
     """The run's SQLite checkpointer, in WAL mode: a commit per finished task without the rollback
     journal's create-fsync-delete cycle (it survives a killed process; ``synchronous=NORMAL``)."""
     import aiosqlite
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     async with aiosqlite.connect(str(db)) as conn:
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        yield AsyncSqliteSaver(conn)
+        yield AsyncSqliteSaver(conn, serde=_RedactingSerde(JsonPlusSerializer()))
+
+
+class _RedactingSerde:
+    """Checkpoint serialisation with secret values masked in place: each occurrence becomes as many
+    ``*`` bytes, so the serialised form keeps its lengths and stays readable."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        kind, data = self.inner.dumps_typed(obj)
+        for value in secret_values():
+            raw = value.encode("utf-8")
+            if raw in data:
+                data = data.replace(raw, b"*" * len(raw))
+        return kind, data
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        return self.inner.loads_typed(data)
 
 
 async def _drive(rt: Runtime, first_input: Any, ask: Asker | None) -> RunResult:
@@ -91,7 +146,9 @@ async def _drive(rt: Runtime, first_input: Any, ask: Asker | None) -> RunResult:
         payload = first_input
         if payload is None:
             snapshot = await graph.aget_state(config)
-            if not snapshot.next and snapshot.values.get("status"):
+            if snapshot.created_at is None:
+                payload = {"run_id": rt.run_id}  # killed before its first checkpoint: start it again
+            elif not snapshot.next and snapshot.values.get("status"):
                 values = snapshot.values
                 return RunResult(rt.run_id, str(values["status"]), int(values.get("exit_code", 0)))
         while True:
@@ -104,6 +161,7 @@ async def _drive(rt: Runtime, first_input: Any, ask: Asker | None) -> RunResult:
             answers = ask(pending)
             if not answers:
                 return RunResult(rt.run_id, "paused", 3, pending)
+            note_gate_answers(rt, pending, answers)
             payload = Command(resume=answers)
 
 
@@ -136,11 +194,22 @@ def execute_run(
     else:
         rt.emit("run_resumed", run_id=settings.run_id)
         first = Command(resume=resume) if resume else None
+        if resume:
+            note_gate_answers(rt, last_pending(settings), resume)
+        if _reopen_after_budget(rt):
+            first = {"run_id": settings.run_id}
+    reset_async_clients()
     try:
         result = asyncio.run(_drive(rt, first, ask))
         if result.status == "paused":
             pending = [
-                {"task": p.get("task") or p.get("phase"), "kind": p.get("kind"), "text": _text(p)}
+                {
+                    "id": p["id"],
+                    "task": p.get("task") or p.get("phase"),
+                    "kind": p.get("kind"),
+                    "phase": p.get("phase"),
+                    "text": _text(p),
+                }
                 for p in result.pending
             ]
             rt.emit("run_paused", run_id=settings.run_id, pending=pending)
@@ -156,6 +225,35 @@ def execute_run(
         rt.events.close()
     write_reports(settings, rt)
     return result
+
+
+def note_gate_answers(rt: Runtime, pending: list[dict[str, Any]], answers: dict[str, Any]) -> None:
+    """Remember which phase gates were answered, so the scheduler opens them before any task asks."""
+    for p in pending:
+        if p.get("kind") == "gate" and p.get("id") in answers:
+            answer = answers[p["id"]]
+            rt.gate_answers[str(p["phase"])] = bool(answer.get("approved")) if isinstance(answer, dict) else False
+
+
+def _reopen_after_budget(rt: Runtime) -> bool:
+    """A run stopped by its budget goes on when the budget was raised: the tasks it did not start run."""
+    last = next((e for e in reversed(read_events(rt.settings.run_dir)) if e["type"] == "run_finished"), None)
+    if last is None or last.get("status") != "budget" or rt.over_budget():
+        return False
+    for finding in rt.store.all().values():
+        if finding.run_id == rt.run_id and finding.status == "skipped" and BUDGET_REASON in finding.summary:
+            rt.store.update(finding.task, status="pending", summary="", finished=None)
+    return True
+
+
+def last_pending(settings: RunSettings) -> list[dict[str, Any]]:
+    """What a paused run waits for (with interrupt ids), from its last ``run_paused`` event."""
+    for event in reversed(read_events(settings.run_dir)):
+        if event["type"] == "run_paused":
+            return list(event.get("pending", []))
+        if event["type"] in ("run_finished",):
+            return []
+    return []
 
 
 def _run_usage(rt: Runtime) -> Usage:
@@ -197,60 +295,50 @@ def write_reports(settings: RunSettings, rt: Runtime) -> dict[str, Path]:
 def resolve_answers(
     pending: list[dict[str, Any]], answers: list[str], approve: list[str], deny: list[str]
 ) -> dict[str, Any]:
-    """Map ``--answer [TASK=]TEXT``, ``--approve [TASK]`` and ``--deny [TASK]`` onto pending interrupts."""
-    out: dict[str, Any] = {}
-    questions = [p for p in pending if p.get("kind") == "question"]
+    """Map ``--answer [TASK=]TEXT``, ``--approve [TASK]`` and ``--deny [TASK]`` onto what the run waits
+    for; anything ambiguous, unknown or contradictory is a :class:`UserError` (exit 2)."""
+    questions = [p for p in pending if p.get("kind") in ("question", "replay")]
     approvals = [p for p in pending if p.get("kind") in ("approval", "gate")]
 
     def key_of(p: dict[str, Any]) -> str:
         return str(p.get("task") or p.get("phase") or "")
 
+    def waiting(items: list[dict[str, Any]]) -> str:
+        return ", ".join(key_of(p) for p in items) or "nothing"
+
+    if not pending:
+        raise UserError("the run waits for no answer or approval (see `dacrew status`)")
+    out: dict[str, Any] = {}
     for raw in answers:
         task, sep, text = raw.partition("=")
-        if sep and any(key_of(q) == task.strip() for q in questions):
-            targets = [q for q in questions if key_of(q) == task.strip()]
-        elif len(questions) == 1:
-            targets, text = questions, raw
+        named = [q for q in questions if key_of(q) == task.strip()] if sep else []
+        if named:
+            target, value = named[0], text.strip()
+        elif len(questions) == 1 and not (sep and _looks_like_task(task)):
+            target, value = questions[0], raw.strip()
+        elif sep and _looks_like_task(task):
+            raise UserError(f"--answer {task.strip()}=…: {task.strip()} asks nothing (waiting: {waiting(questions)})")
         else:
-            waiting = ", ".join(key_of(q) for q in questions) or "none"
-            raise UserError(f"--answer needs TASK=TEXT when several questions are pending (waiting: {waiting})")
-        out[targets[0]["id"]] = text.strip()
-    for values, verdict in ((approve, True), (deny, False)):
+            raise UserError(f"--answer needs TASK=TEXT when several questions wait (waiting: {waiting(questions)})")
+        if target["id"] in out:
+            raise UserError(f"{key_of(target)} was answered twice")
+        out[target["id"]] = value
+    for values, verdict, flag in ((approve, True, "--approve"), (deny, False, "--deny")):
         for raw in values:
-            if raw:
-                targets = [p for p in approvals if key_of(p) == raw]
-            elif len(approvals) == 1:
-                targets = approvals
-            else:
-                targets = []
+            targets = [p for p in approvals if key_of(p) == raw] if raw else approvals if len(approvals) == 1 else []
             if not targets:
-                waiting = ", ".join(key_of(p) for p in approvals) or "none"
-                raise UserError(f"no pending approval for {raw or '(unnamed)'!r} (waiting: {waiting})")
+                raise UserError(
+                    f"{flag} {raw or ''}: no such request waits (waiting: {waiting(approvals)})".replace("  ", " ")
+                )
             for p in targets:
+                if p["id"] in out and out[p["id"]] != {"approved": verdict}:
+                    raise UserError(f"{key_of(p)} is both approved and denied")
                 out[p["id"]] = {"approved": verdict}
     return out
 
 
-async def _pending_of(settings: RunSettings) -> list[dict[str, Any]]:
-    db = settings.project / STATE_DIR / CHECKPOINTS
-    if not db.is_file():
-        return []
-    async with _checkpointer(db) as saver:
-        checkpoint = await saver.aget_tuple({"configurable": {"thread_id": settings.run_id, "checkpoint_ns": ""}})
-        if checkpoint is None:
-            return []
-        # A task's interrupt is written by the task and again by the node that re-raises it: one per id.
-        pending: dict[str, dict[str, Any]] = {}
-        for _task_id, channel, value in checkpoint.pending_writes or []:
-            if channel == "__interrupt__":
-                for i in value:
-                    pending[i.id] = {"id": i.id, **dict(i.value)}
-        return list(pending.values())
-
-
-def pending_of(settings: RunSettings) -> list[dict[str, Any]]:
-    """The questions and approvals a paused run waits for, from its checkpoint."""
-    return asyncio.run(_pending_of(settings))
+def _looks_like_task(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z]+\d+[A-Za-z0-9_.-]*", text.strip()))
 
 
 def status_of(settings: RunSettings) -> dict[str, Any]:

@@ -4,6 +4,9 @@ Every plan task's coroutine is started up front (in a fixed order, so LangGraph'
 matched after a resume) and waits in :meth:`Scheduler.acquire` until the scheduler admits it. Admission
 is the pure :func:`dacrew.graph.plan_schedule.admit` — the same rule the preview simulates — so who
 reaches a lock first never decides the order.
+
+When nothing runs and nothing can be admitted, whatever still waits is *deferred*: it waits for a
+person (a question, an approval, a phase gate) and runs on resume. So a session always ends.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from dacrew.graph.plan_model import TaskPlan
 from dacrew.graph.plan_schedule import admit, task_sort_key
 
 FINAL = ("completed", "failed", "skipped")
+BUDGET_REASON = "the run's budget was reached"
 
 
 class Deferred(Exception):
-    """The task cannot run in this session (an upstream task waits for a person); it runs on resume."""
+    """The task cannot run in this session (it waits, directly or not, for a person); it runs on resume."""
 
 
 @dataclass
@@ -35,11 +39,15 @@ class Scheduler:
     gates: bool = False
     over_budget: Callable[[], bool] = lambda: False
     status: dict[str, str] = field(default_factory=dict[str, str])
+    """Final statuses known at start (a resumed run); every task's status as the run goes on."""
+    open_phases: set[str] = field(default_factory=set[str])
+    """Phases whose gate a person already approved."""
+    batch_barrier: bool = False
+    """Benchmarks only: admit new work only when nothing runs (each wave waits for its slowest task)."""
     running: set[str] = field(default_factory=set[str])
     halted: str = ""
     """Why no new work is dispatched (a failed non-[P] task, a denied gate, the budget), or empty."""
     stopped_by_budget: bool = False
-    open_phases: set[str] = field(default_factory=set[str])
 
     def __post_init__(self) -> None:
         self._tasks = self.plan.by_id
@@ -51,12 +59,15 @@ class Scheduler:
                 if d in self._dependents:
                     self._dependents[d].append(t.id)
         self._phase_order = [p.title for p in self.plan.phases] or sorted({t.phase for t in self.plan.tasks})
+        self._changed = asyncio.Event()
         for t in self._tasks:
             self.status.setdefault(t, "pending")
         for t, s in list(self.status.items()):
             if s in FINAL:
                 self._decide(t, Verdict("done"))
-        self._phase_waiters: dict[str, asyncio.Event] = {}
+        for t, s in self.status.items():
+            if s == "failed" and not self._tasks[t].parallel:
+                self.halt(f"{t} failed and runs alone (not [P]): no new work is dispatched")
 
     # -- what tasks call ----------------------------------------------------------------------
 
@@ -74,6 +85,7 @@ class Scheduler:
         """Record a task's end (``completed``, ``failed``, ``needs_input``) and dispatch what it frees."""
         self.running.discard(task_id)
         self.status[task_id] = status
+        self._decide(task_id, Verdict("done"))
         task = self._tasks[task_id]
         if status == "failed":
             for dep in self._transitive(task_id):
@@ -85,29 +97,50 @@ class Scheduler:
                 self._decide(dep, Verdict("defer", f"waits for {task_id}, which waits for input"))
             if not task.parallel:
                 # It runs alone: nothing may start until its question is answered.
-                self._defer_all_pending(f"{task_id} runs alone and waits for input")
+                self._defer_pending(f"{task_id} runs alone and waits for input")
         self.pump()
+
+    def observe(self, task_id: str, status: str) -> None:
+        """A task's result arrived without its body running (LangGraph's cache after a resume)."""
+        if self.status.get(task_id) not in FINAL and status in (*FINAL, "needs_input"):
+            self.release(task_id, status)
 
     def halt(self, reason: str) -> None:
         if not self.halted:
             self.halted = reason
         for t in self._pending():
             self._decide(t, Verdict("skip", f"not run: {reason}"))
+        self._wake()
 
     # -- phase gates ------------------------------------------------------------------------------
 
-    def phase_finished(self, phase: str) -> bool:
-        return all(self.status[t.id] in (*FINAL, "needs_input") for t in self.plan.tasks if t.phase == phase)
+    def phase_state(self, phase: str) -> str:
+        """``done`` when every task of the phase is final; ``deferred`` when the rest wait for a person;
+        ``open`` while work of the phase can still happen in this session."""
+        states = [self._task_state(t.id) for t in self.plan.tasks if t.phase == phase]
+        if all(s == "final" for s in states):
+            return "done"
+        if all(s in ("final", "deferred") for s in states):
+            return "deferred"
+        return "open"
 
-    async def wait_phase(self, phase: str) -> None:
-        while not self.phase_finished(phase):
-            ev = self._phase_waiters.setdefault(phase, asyncio.Event())
-            await ev.wait()
-            ev.clear()
+    async def wait_phase(self, phase: str) -> str:
+        while (state := self.phase_state(phase)) == "open":
+            self._changed.clear()
+            await self._changed.wait()
+        return state
 
     def open_phase(self, phase: str) -> None:
         self.open_phases.add(phase)
         self.pump()
+
+    def _task_state(self, task_id: str) -> str:
+        if self.status.get(task_id) in FINAL:
+            return "final"
+        verdict = self._verdicts.get(task_id)
+        if self.status.get(task_id) == "needs_input" or (verdict is not None and verdict.action == "defer"):
+            return "deferred"
+        return "open"
 
     def _gate_allows(self, task_id: str) -> bool:
         if not self.gates:
@@ -116,50 +149,52 @@ class Scheduler:
         if phase not in self._phase_order:
             return True
         earlier = self._phase_order[: self._phase_order.index(phase)]
-        return all(p in self.open_phases for p in earlier)
+        return all(p in self.open_phases or not self._has_tasks(p) for p in earlier)
+
+    def _has_tasks(self, phase: str) -> bool:
+        return any(t.phase == phase for t in self.plan.tasks)
 
     # -- admission ------------------------------------------------------------------------------
 
     def pump(self) -> None:
         """Decide whatever can be decided now."""
-        for waiter in self._phase_waiters.values():
-            waiter.set()
-        if self.halted:
-            return
-        if self.over_budget():
+        if not self.halted and self.over_budget():
             self.stopped_by_budget = True
-            self.halt("the run's budget was reached")
-            return
-        ready = [
-            t
-            for t in self._pending()
-            if all(self.status.get(d) == "completed" for d in self._tasks[t].dependencies) and self._gate_allows(t)
-        ]
-        for t in admit(self.plan, ready, self.running, self.max_parallel):
-            self.running.add(t)
-            self.status[t] = "in_progress"
-            self._decide(t, Verdict("run"))
-
-    def settle(self) -> None:
-        """Nothing runs and nothing can start: whatever still waits is deferred to a resume."""
-        if not self.running:
-            for t in self._pending():
-                self._decide(t, Verdict("defer", "waits for input elsewhere in the plan"))
+            self.halt(BUDGET_REASON)
+        if not self.halted and not (self.batch_barrier and self.running):
+            ready = [
+                t
+                for t in self._pending()
+                if all(self.status.get(d) == "completed" for d in self._tasks[t].dependencies) and self._gate_allows(t)
+            ]
+            for t in admit(self.plan, ready, self.running, self.max_parallel):
+                self.running.add(t)
+                self.status[t] = "in_progress"
+                self._decide(t, Verdict("run"))
+        if not self.running and self._pending():
+            # Nothing runs and nothing can start: the rest waits for a person (or a gate).
+            self._defer_pending("waits for input or approval elsewhere in the plan")
+        self._wake()
 
     def _pending(self) -> list[str]:
         return sorted((t for t in self._tasks if t not in self._verdicts), key=task_sort_key)
 
-    def _defer_all_pending(self, reason: str) -> None:
+    def _defer_pending(self, reason: str) -> None:
         for t in self._pending():
             self._decide(t, Verdict("defer", reason))
 
     def _decide(self, task_id: str, verdict: Verdict) -> None:
-        if task_id in self._verdicts:
+        if task_id in self._verdicts and self._verdicts[task_id].action != "run":
+            return
+        if task_id in self._verdicts and verdict.action != "done":
             return
         self._verdicts[task_id] = verdict
         if verdict.action == "skip":
             self.status[task_id] = "skipped"
         self._events[task_id].set()
+
+    def _wake(self) -> None:
+        self._changed.set()
 
     def _transitive(self, task_id: str) -> Iterable[str]:
         seen: set[str] = set()

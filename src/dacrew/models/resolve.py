@@ -265,3 +265,19 @@ def resolve_model_source(
     source = ModelSource(cli_model, config, dry_run=dry_run, base_dir=base_dir)
     source.check()
     return source
+
+
+def reset_async_clients() -> None:
+    """Start an event loop's work with fresh HTTP clients.
+
+    langchain-anthropic shares one async HTTP client per process (an ``lru_cache``), and that client's
+    connections belong to the event loop that first used it. Every run session (and every test that
+    runs one in-process) has its own event loop, so the cached client is dropped first.
+    """
+    import sys
+
+    utils = sys.modules.get("langchain_anthropic._client_utils")
+    cached = getattr(utils, "_get_default_async_httpx_client", None)
+    cache_clear = getattr(cached, "cache_clear", None)
+    if callable(cache_clear):
+        cache_clear()
