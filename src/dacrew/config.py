@@ -34,6 +34,8 @@ class DbtSettings(BaseModel):
     """The profile target (default: the profile's own ``target``)."""
     profile: str | None = None
     """The profile name (default: ``profile:`` in dbt_project.yml)."""
+    production_targets: list[str] = Field(default_factory=lambda: ["prod", "production"])
+    """Targets the dbt tools build into only with a person's approval (names compared case-insensitively)."""
 
 
 class TableauSettings(BaseModel):

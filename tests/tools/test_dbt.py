@@ -254,3 +254,125 @@ def test_dbt_project_dir_from_config(tmp_path: Path, shop_dir: Path) -> None:
     (outer / "dacrew.yml").write_text("dbt:\n  project_dir: warehouse\n")
     result = dbt_ls(ToolContext(project_dir=outer), LsArgs(select="orders", resource_type="model"))
     assert [n.path for n in result.nodes] == ["models/marts/orders.sql"]
+
+
+@pytest.fixture
+def attack_dir(tmp_path: Path, shop_dir: Path) -> Path:
+    """A private copy of the built shop project with a secrets file beside it."""
+    root = tmp_path / "shop"
+    shutil.copytree(shop_dir, root, ignore=shutil.ignore_patterns("target", "logs"))
+    (root / ".env").write_text("SNOWFLAKE_PASSWORD=hunter2-secret\n", encoding="utf-8")
+    return root
+
+
+def _orders(root: Path) -> int:
+    ctx = ToolContext(project_dir=root)
+    try:
+        return int(warehouse_query(ctx, QueryArgs(sql="select count(*) from orders")).rows[0][0])
+    finally:
+        ctx.close()
+
+
+def test_a_model_with_a_hook_is_held_and_a_file_reading_model_refused(attack_dir: Path) -> None:
+    """Review: a model written by an agent dropped a table through pre_hook and read .env."""
+    evil = attack_dir / "models" / "evil.sql"
+    evil.write_text(
+        "{{ config(pre_hook=\"drop table if exists main.orders\") }}\nselect content from read_text('.env')\n"
+    )
+    ctx = ToolContext(project_dir=attack_dir, agent="dbt-expert", permissions=frozenset({"read", "write", "ddl"}))
+    with pytest.raises(ApprovalRequired, match="pre_hook") as held:
+        dbt_run(ctx, RunArgs(select="evil"))
+    with pytest.raises(ApprovalRequired):
+        dbt_show(ctx, ShowArgs(select="evil"))
+    # Even approved, the hook does not make the model's SQL a read: the compiled SQL is refused.
+    ctx.approved.add(held.value.digest)
+    with pytest.raises(GuardRefused, match=r"models/evil\.sql"):
+        dbt_run(ctx, RunArgs(select="evil"))
+    assert _orders(attack_dir) == 5
+    # Without the hook, the file reader alone is refused before dbt runs anything.
+    evil.write_text("select content from read_text('.env')\n")
+    with pytest.raises(GuardRefused, match="read_text"):
+        dbt_show(ctx, ShowArgs(select="evil"))
+    with pytest.raises(GuardRefused):
+        dbt_build(ctx, RunArgs(select="evil"))
+    # An approval of the earlier file does not cover an edit.
+    evil.write_text("{{ config(post_hook='delete from main.orders') }}\nselect 1 as x\n")
+    with pytest.raises(ApprovalRequired):
+        dbt_run(ctx, RunArgs(select="evil"))
+    assert _orders(attack_dir) == 5
+
+
+def test_jinja_that_runs_sql_or_reads_the_environment_is_held(attack_dir: Path) -> None:
+    ctx = ToolContext(project_dir=attack_dir, agent="dbt-expert", permissions=frozenset({"read", "write", "ddl"}))
+    model = attack_dir / "models" / "sneaky.sql"
+    for body in (
+        "{% do run_query('drop table main.orders') %}select 1 as x",
+        "{% call statement('x') %}delete from main.orders{% endcall %}select 1 as x",
+        'select \'{{ env_var("SNOWFLAKE_PASSWORD", "") }}\' as x',
+        "{% do adapter.execute('delete from main.orders') %}select 1 as x",
+    ):
+        model.write_text(body + "\n")
+        with pytest.raises(ApprovalRequired, match=r"sneaky\.sql"):
+            dbt_run(ctx, RunArgs(select="sneaky"))
+        with pytest.raises(ApprovalRequired):
+            dbt_compile(ctx, SelectArgs(select="sneaky"))
+    model.unlink()
+    macro = attack_dir / "macros" / "cleanup.sql"
+    macro.parent.mkdir(exist_ok=True)
+    macro.write_text("{% macro cleanup() %}{% do run_query('delete from main.orders') %}{% endmacro %}\n")
+    with pytest.raises(ApprovalRequired, match=r"cleanup\.sql"):
+        dbt_run(ctx, RunArgs(select="stg_orders"))
+    macro.unlink()
+    assert _orders(attack_dir) == 5
+    assert dbt_run(ctx, RunArgs(select="stg_orders")).ok
+
+
+def test_inline_preview_is_guarded_including_the_models_it_refs(attack_dir: Path) -> None:
+    ctx = ToolContext(project_dir=attack_dir)
+    for sql in (
+        "select content from read_text('.env')",
+        "select * from json_execute_serialized_sql(json_serialize_sql('select content from read_text(''.env'')'))",
+    ):
+        with pytest.raises(GuardRefused):
+            dbt_show(ctx, ShowArgs(inline=sql))
+    (attack_dir / "models" / "leak.sql").write_text(
+        "{{ config(materialized='ephemeral') }}\nselect content from read_text('.env')\n"
+    )
+    with pytest.raises(GuardRefused, match=r"leak\.sql"):
+        dbt_show(ctx, ShowArgs(inline="select * from {{ ref('leak') }}"))
+
+
+def test_show_approval_names_the_inline_sql_and_the_limit(shop_ctx: ToolContext) -> None:
+    with pytest.raises(ApprovalRequired) as first:
+        dbt_show(shop_ctx, ShowArgs(inline="select 1 as x", target="prod"))
+    shop_ctx.approved.add(first.value.digest)
+    with pytest.raises(ApprovalRequired) as other_sql:
+        dbt_show(shop_ctx, ShowArgs(inline="select 2 as x", target="prod"))
+    with pytest.raises(ApprovalRequired) as other_limit:
+        dbt_show(shop_ctx, ShowArgs(inline="select 1 as x", target="prod", limit=500))
+    assert len({first.value.digest, other_sql.value.digest, other_limit.value.digest}) == 3
+
+
+def test_a_production_default_target_in_dacrew_yml_still_needs_approval(attack_dir: Path) -> None:
+    """Review: writing `dbt: {target: prod}` to dacrew.yml made prod the default, with no approval."""
+    (attack_dir / "dacrew.yml").write_text("dbt:\n  target: prod\n", encoding="utf-8")
+    ctx = ToolContext(project_dir=attack_dir, agent="dbt-expert", permissions=frozenset({"read", "write", "ddl"}))
+    with pytest.raises(ApprovalRequired, match="prod") as info:
+        dbt_run(ctx, RunArgs(select="stg_orders"))
+    assert "production target" in info.value.message
+    assert not (attack_dir / "prod.duckdb").exists()
+    (attack_dir / "dacrew.yml").write_text("dbt:\n  target: staging\n", encoding="utf-8")
+    with pytest.raises(ApprovalRequired, match="not the profile's default target"):
+        dbt_run(ToolContext(project_dir=attack_dir, agent="dbt-expert", permissions=ctx.permissions), RunArgs())
+
+
+def test_building_needs_the_write_permission(shop_ctx: ToolContext) -> None:
+    shop_ctx.agent, shop_ctx.permissions = "snowflake-expert", frozenset({"read", "ddl"})
+    for call in (
+        lambda: dbt_build(shop_ctx, RunArgs(select="stg_orders")),
+        lambda: dbt_run(shop_ctx, RunArgs(select="stg_orders")),
+        lambda: dbt_snapshot(shop_ctx, SelectArgs()),
+        lambda: dbt_docs_generate(shop_ctx, TargetArgs()),
+    ):
+        with pytest.raises(GuardRefused, match="write permission"):
+            call()

@@ -1,9 +1,11 @@
 """The dbt toolset: build, run, test, compile, show, ls, parse, docs generate, source freshness and
 snapshot through dbt-core's in-process runner, plus manifest reading (``dbt_manifest``).
 
-Every selector is checked (``dbt_select``); ``full_refresh`` and any target but the default need a
-person's approval. The tools build into the project's own default target — the development sandbox the
-dbt profile defines — so they need no warehouse permission of their own.
+Every selector is checked (``dbt_select``); ``full_refresh``, any target but the profile's own default
+and any production target need a person's approval. What an invocation would run is checked first
+(``dbt_guard``): hooks and Jinja that run SQL of their own need approval, and every compiled model must
+be one read-only SELECT. Building (build, run, snapshot, docs generate) needs the agent's ``write``
+permission.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
-from dacrew.errors import ToolError
+from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.dbt_invoke import Invocation, NodeResult, forget_manifest, invoke, node_results, parsed_manifest
 from dacrew.tools.dbt_profiles import DbtLocation, locate
@@ -65,7 +67,27 @@ class DbtResult(ToolResult):
     manifest_reused: bool = False
 
 
-def _prepare(ctx: ToolContext, command: str, args: SelectArgs) -> tuple[DbtLocation, list[str]]:
+_BUILDS = frozenset({"build", "run", "snapshot", "seed", "docs generate"})
+_UNGUARDED = frozenset({"ls", "parse"})
+
+
+def _prepare(
+    ctx: ToolContext,
+    command: str,
+    args: SelectArgs,
+    *,
+    more: dict[str, Any] | None = None,
+    guard_select: str | None = None,
+) -> tuple[DbtLocation, list[str]]:
+    """Check the selection, the caller's permission and the approvals this invocation needs, and run
+    the dbt guard on what it would execute. ``more`` adds the arguments that change the effect to the
+    approval digest; ``guard_select`` is what the guard checks when it differs from ``select``."""
+    if command in _BUILDS and ctx.agent is not None and not ctx.can("write"):
+        held = ", ".join(sorted(ctx.permissions)) or "none"
+        raise GuardRefused(
+            f"dbt {command} builds in the warehouse and needs the write permission; agent {ctx.agent} holds: {held}",
+            rule="permission",
+        )
     loc = locate(ctx, args.target)
     extra: list[str] = []
     if args.select is not None:
@@ -78,20 +100,32 @@ def _prepare(ctx: ToolContext, command: str, args: SelectArgs) -> tuple[DbtLocat
     reasons: list[str] = []
     if full_refresh:
         reasons.append("--full-refresh rebuilds tables from scratch")
-    if loc.target != loc.default_target:
-        reasons.append(f"target {loc.target!r} is not the default target {loc.default_target!r}")
+    if loc.target != loc.profile_target:
+        reasons.append(f"target {loc.target!r} is not the profile's default target {loc.profile_target!r}")
+    production = {t.lower() for t in ctx.config.dbt.production_targets}
+    if loc.target.lower() in production:
+        reasons.append(f"target {loc.target!r} is a production target")
+    detail: dict[str, Any] = {
+        "command": command,
+        "select": args.select,
+        "exclude": args.exclude,
+        "target": loc.target,
+        "full_refresh": full_refresh,
+        **(more or {}),
+    }
     if reasons:
         ctx.require_approval(
             f"dbt_{command.replace(' ', '_')}",
             f"dbt {command}: {'; '.join(reasons)} — needs a person's approval",
-            {
-                "command": command,
-                "select": args.select,
-                "exclude": args.exclude,
-                "target": loc.target,
-                "full_refresh": full_refresh,
-            },
+            detail,
         )
+    if command not in _UNGUARDED:
+        from dacrew.tools.dbt_guard import guard_invocation
+
+        guarded: list[str] | None = extra
+        if guard_select is not None:
+            guarded = ["--select", *validate_selector(guard_select)] if guard_select else None
+        guard_invocation(ctx, loc, command, guarded, detail)
     return loc, extra
 
 
@@ -186,7 +220,14 @@ def dbt_show(ctx: ToolContext, args: ShowArgs) -> ShowResult:
     """Preview the rows a model (or an inline SELECT using ref/source) returns, without materialising it."""
     if (args.select is None) == (args.inline is None):
         raise ToolError("give exactly one of select (a node) or inline (a SELECT)")
-    loc, extra = _prepare(ctx, "show", SelectArgs(select=args.select, target=args.target))
+    refs = _inline_refs(args.inline) if args.inline is not None else None
+    loc, extra = _prepare(
+        ctx,
+        "show",
+        SelectArgs(select=args.select, target=args.target),
+        more={"inline": args.inline, "limit": args.limit},
+        guard_select=None if refs is None else (" ".join(refs) or ""),
+    )
     if args.inline is not None:
         _check_inline(loc, args.inline)
         extra += ["--inline", args.inline]
@@ -200,6 +241,16 @@ def dbt_show(ctx: ToolContext, args: ShowArgs) -> ShowResult:
     return ShowResult(columns=[str(c) for c in table.column_names], rows=rows)
 
 
+_INLINE_CALL = r"\{\{\s*(ref|source)\(\s*'([\w.\-]+)'\s*(,\s*'([\w.\-]+)'\s*)?\)\s*\}\}"
+
+
+def _inline_refs(sql: str) -> list[str]:
+    """The models an inline preview refs: their compiled SQL runs inside it (ephemeral models)."""
+    import re
+
+    return sorted({m.group(2) for m in re.finditer(_INLINE_CALL, sql) if m.group(1) == "ref" and not m.group(3)})
+
+
 def _check_inline(loc: DbtLocation, sql: str) -> None:
     """Inline SQL reaches the warehouse: only ref()/source() Jinja, and a read the SQL guard allows."""
     import re
@@ -209,7 +260,7 @@ def _check_inline(loc: DbtLocation, sql: str) -> None:
 
     if "{%" in sql or "{#" in sql:
         raise GuardRefused("dbt_show: inline SQL may not hold Jinja blocks", rule="inline_jinja")
-    call = re.compile(r"\{\{\s*(ref|source)\(\s*'[\w.\-]+'\s*(,\s*'[\w.\-]+'\s*)?\)\s*\}\}")
+    call = re.compile(_INLINE_CALL)
     plain = call.sub("dacrew_ref", sql)
     if "{{" in plain or "}}" in plain:
         raise GuardRefused(
@@ -316,7 +367,7 @@ class DocsResult(ToolResult):
     error: str | None = None
 
 
-@tool("dbt")
+@tool("dbt", read_only=False)
 def dbt_docs_generate(ctx: ToolContext, args: TargetArgs) -> DocsResult:
     """Generate the dbt docs site (target/index.html) and the warehouse catalog."""
     loc, _ = _prepare(ctx, "docs generate", SelectArgs(target=args.target))

@@ -31,6 +31,10 @@ class DbtLocation:
     profile: str
     target: str
     default_target: str
+    """The target a call uses when it names none: ``dbt.target`` in dacrew.yml, else the profile's."""
+    profile_target: str = ""
+    """The profile's own ``target:`` in profiles.yml — the development sandbox the dbt tools may build
+    into without approval (dacrew.yml cannot move it)."""
 
     @property
     def profiles_file(self) -> Path:
@@ -73,8 +77,9 @@ def locate(ctx: ToolContext, target: str | None = None) -> DbtLocation:
     if not isinstance(entry, dict):
         raise UserError(f"no profile {profile!r} in profiles.yml", path=str(prof_dir / PROFILES_FILE))
     entry_map = cast(dict[str, Any], entry)
-    default = ctx.config.dbt.target or _render(entry_map.get("target") or "default", prof_dir, node, (profile,))
-    return DbtLocation(project, prof_dir, profile, str(target or default), str(default))
+    own = str(_render(entry_map.get("target") or "default", prof_dir, node, (profile,)))
+    default = ctx.config.dbt.target or own
+    return DbtLocation(project, prof_dir, profile, str(target or default), str(default), own)
 
 
 def load_target(loc: DbtLocation) -> dict[str, Any]:
