@@ -194,6 +194,13 @@ def test_report_json_and_status(tmp_path: Path) -> None:
     cas = write_cassette(tmp_path / "c.jsonl", [complete("T001"), complete("T002")])
     code, out = run(tmp_path, cas, "--run-id", "r1", "--report-json", str(tmp_path / "report.json"))
     assert code == 0, out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "completed"
+    assert [(t["id"], t["status"], t["attempts"]) for t in report["tasks"]] == [
+        ("T001", "completed", 1),
+        ("T002", "completed", 1),
+    ]
+    assert all(t["started"] and t["finished"] for t in report["tasks"])
     status = runner.invoke(app, ["status", "r1", "--project-dir", str(tmp_path), "--json"])
     info = json.loads(status.output)
     assert info["status"] == "completed"

@@ -128,6 +128,7 @@ def run(
     for w in warnings:
         typer.echo(str(w), err=True)
     config = load_config(project)
+    _warn_about_paused_runs(project)
     rid = run_id or new_run_id()
     if run_id is not None:
         from dacrew.findings.store import check_task_id
@@ -154,6 +155,20 @@ def run(
         created=now_iso(),
     )
     _execute(settings, is_resume=False)
+
+
+def _warn_about_paused_runs(project: Path) -> None:
+    """Findings are per project: a new run rewrites the findings a paused run will resume from."""
+    from dacrew.graph.runner import last_pending
+    from dacrew.graph.state import list_runs, load_settings
+
+    for rid in list_runs(project):
+        if last_pending(load_settings(project, rid)):
+            typer.echo(
+                f"warning: run {rid} is paused in this project; this run rewrites the findings it shares "
+                f"(finish it first with `dacrew resume {rid}`)",
+                err=True,
+            )
 
 
 def _execute(settings: Any, *, is_resume: bool, resume_values: dict[str, Any] | None = None) -> None:

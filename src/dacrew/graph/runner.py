@@ -172,11 +172,14 @@ def execute_run(
     is_resume: bool = False,
     ask: Asker | None = None,
     observers: list[Callable[[dict[str, Any]], None]] | None = None,
+    batch_barrier: bool = False,
 ) -> RunResult:
-    """Start (or resume) the run ``settings`` describes; returns how it ended."""
+    """Start (or resume) the run ``settings`` describes; returns how it ended. ``batch_barrier`` is
+    for benchmarks: the same run with each wave waiting for its slowest task."""
     from langgraph.types import Command
 
     rt = prepare_runtime(settings, observers or [])
+    rt.batch_barrier = batch_barrier
     if not is_resume:
         save_settings(settings)
         rt.emit(
