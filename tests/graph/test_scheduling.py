@@ -212,3 +212,35 @@ def test_bad_arguments_exit_2(tmp_path: Path, bad: str) -> None:
     write_plan(tmp_path, [T("T001")])
     result = runner.invoke(app, ["run", str(tmp_path / "tasks.md"), "--dry-run", bad])
     assert result.exit_code == 2
+
+
+def test_an_integration_point_needs_the_upstream_artifacts_to_exist(tmp_path: Path) -> None:
+    write_plan(tmp_path, [T("T001", files=["models/"]), T("T002", ["T001"])])
+    with (tmp_path / "tasks.md").open("a") as plan:
+        plan.write(
+            "\n## Sub-Agent Coordination\n\n### Critical Integration Points\n- **T001 → T002**: staging to marts\n"
+        )
+    cas = write_cassette(
+        tmp_path / "c.jsonl",
+        [
+            turn(
+                "T001",
+                [
+                    (
+                        "complete_task",
+                        {"summary": "staged", "artifacts": ["models/staging/stg_orders.sql", "analytics.stg_orders"]},
+                    )
+                ],
+            ),
+            complete("T002"),
+        ],
+    )
+    code, out = run(tmp_path, cas)
+    assert code == 1, out
+    f = FindingsStore(tmp_path).read("T002")
+    assert f is not None
+    assert f.status == "failed"
+    assert (
+        f.summary
+        == "a critical integration point is not met: T001 reported models/staging/stg_orders.sql, which does not exist"
+    )

@@ -180,6 +180,17 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
         earlier_usage = _journal(rt, task.id, earlier).usage(rt.pricing)
         usage = usage + earlier_usage
         rt.add_usage(earlier_usage)
+    missing = _missing_handoff_artifacts(rt, task)
+    if missing:
+        error = f"a critical integration point is not met: {missing}"
+        rt.store.start(
+            task.id, title=task.title, owner=" + ".join(task.owners), depends_on=task.dependencies, run_id=rt.run_id
+        )
+        f = rt.store.finish(task.id, "failed", summary=error)
+        rt.emit(
+            "task_finished", task=task.id, status="failed", attempt=f.attempt, usage=Usage().model_dump(), error=error
+        )
+        return f
     asker = TaskAsker(rt.settings.run_dir / "journal" / f"{task.id}.answers.jsonl", task.id)
     asker.prime()
     feedback = ""
@@ -276,6 +287,26 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
         rt.store.update(task.id, checks=checks)
         feedback = _failure_feedback(checks)
         attempt += 1
+
+
+def _missing_handoff_artifacts(rt: Runtime, task: Task) -> str:
+    """DESIGN: a critical integration point (``T005 → T008``) is a contract — the downstream task starts
+    only when the files its upstream task reported as artifacts exist. Table names are not files and are
+    left to the checks."""
+    gaps: list[str] = []
+    for point in rt.plan.integration_points:
+        if point.downstream != task.id:
+            continue
+        upstream = rt.store.read(point.upstream)
+        for artifact in upstream.artifacts if upstream else []:
+            rel = artifact.strip().strip("`")
+            looks_like_file = "/" in rel or rel.rsplit(".", 1)[-1] in _FILE_SUFFIXES
+            if looks_like_file and not any(ch in rel for ch in "*?[") and not (rt.settings.project / rel).exists():
+                gaps.append(f"{point.upstream} reported {rel}, which does not exist")
+    return "; ".join(gaps)
+
+
+_FILE_SUFFIXES = {"sql", "yml", "yaml", "md", "csv", "tds", "tdsx", "hyper", "json", "py", "txt"}
 
 
 async def run_gate(rt: Runtime, phase: str, next_phase: str) -> dict[str, Any]:
