@@ -158,6 +158,33 @@ def test_without_manifest_selectors_are_only_a_warning(project: Path) -> None:
     assert result.problems[0].severity == "warning"
 
 
+def test_a_manifest_half_written_by_dbt_is_a_warning_not_a_crash(project: Path) -> None:
+    manifest = project / "target/manifest.json"
+    manifest.write_text(manifest.read_text()[:40])
+    result = validate(project)
+    assert result.valid
+    assert not result.selectors_checked
+    assert "could not be read" in result.problems[0].message
+
+
+def test_reading_a_pipeline_follows_the_files_sandbox(project: Path) -> None:
+    (project / "credentials.yml").write_text(PIPELINE)
+    ctx = ToolContext(project_dir=project)
+    for path, rule in (("credentials.yml", "secret"), ("../x.yml", "parent_path"), ("/etc/x.yml", "absolute_path")):
+        with pytest.raises(GuardRefused) as refused:
+            orchestra_validate_pipeline(ctx, ValidateArgs(path=path))
+        assert refused.value.rule == rule
+        with pytest.raises(GuardRefused):
+            orchestra_dry_run(ctx, DryRunArgs(path=path))
+
+
+def test_write_pipeline_needs_a_task(project: Path) -> None:
+    with pytest.raises(GuardRefused) as refused:
+        orchestra_write_pipeline(ToolContext(project_dir=project), WritePipelineArgs(name="ltv3", content=PIPELINE))
+    assert refused.value.rule == "no_task"
+    assert not (project / "orchestration/pipelines/ltv3.yml").exists()
+
+
 def test_write_pipeline_refuses_invalid_and_writes_valid(project: Path) -> None:
     ctx = ToolContext(project_dir=project, files=("orchestration/pipelines/",))
     with pytest.raises(ToolError, match=r"(?s)not written:.*Unknown dependency"):

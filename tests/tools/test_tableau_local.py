@@ -314,3 +314,30 @@ def test_check_fields_reads_only_inside_the_project(project: Path, tmp_path_fact
     assert str(outside) in tds.read_text()
     with pytest.raises(GuardRefused, match="outside the project"):
         tableau_check_fields(ctx, CheckFieldsArgs(tds=built.tds, table="analytics.customer_ltv"))
+
+
+def test_build_waits_for_another_use_of_the_warehouse_file(project: Path) -> None:
+    import threading
+    import time
+
+    from dacrew.tools.dbt_invoke import PROCESS_LOCK
+
+    # The warehouse toolset holds the file, under the process lock, with its own configuration.
+    holding, release = threading.Event(), threading.Event()
+
+    def warehouse() -> None:
+        with PROCESS_LOCK:
+            con = duckdb.connect(str(project / "warehouse.duckdb"), config={"enable_external_access": False})
+            holding.set()
+            release.wait(5)
+            time.sleep(0.2)
+            con.close()
+
+    other = threading.Thread(target=warehouse)
+    other.start()
+    assert holding.wait(5)
+    release.set()
+    try:
+        assert tableau_build_datasource(task_ctx(project), BuildArgs(table="analytics.customer_ltv")).rows == MART_ROWS
+    finally:
+        other.join()

@@ -331,7 +331,20 @@ def manifest_problems(ctx: ToolContext, steps: list[Step], node: yaml.Node | Non
                 source="dbt-manifest",
             )
         ], False
-    manifest = cast(dict[str, Any], json.loads(manifest_path.read_text(encoding="utf-8")))
+    from dacrew.tools.dbt_invoke import PROCESS_LOCK
+
+    try:
+        with PROCESS_LOCK:  # dbt, in another task of this process, may be writing it
+            manifest = cast(dict[str, Any], json.loads(manifest_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        return [
+            Problem(
+                severity="warning",
+                message=f"target/manifest.json could not be read ({type(exc).__name__}), so dbt selectors were "
+                "not checked: run dbt_ls and validate again",
+                source="dbt-manifest",
+            )
+        ], False
     problems: list[Problem] = []
     for step, command in dbt_steps:
         for selector in selectors_of(command):

@@ -157,30 +157,38 @@ def _column(name: str, source_type: str) -> Column:
 
 @contextmanager
 def open_table(ctx: ToolContext, table: str) -> Generator[tuple[Any, list[Column], str]]:
-    """A DuckDB connection, the table's columns and its quoted name; closed on exit."""
+    """A DuckDB connection, the table's columns and its quoted name; closed on exit.
+
+    The connection is held under the process lock that dbt and the warehouse toolset take around their
+    own use of the file: DuckDB refuses a second configuration of an open file in one process, so
+    tasks running side by side take turns rather than fail.
+    """
     import duckdb
+
+    from dacrew.tools.dbt_invoke import PROCESS_LOCK
 
     if not _TABLE_RE.match(table):
         raise ToolError(f"{table!r} is not a table name: use table, schema.table or database.schema.table")
     path = duckdb_path(ctx)
     if not path.is_file():
         raise ToolError(f"the warehouse file {path.name} does not exist yet: build the models first (dbt_build)")
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        # Another connection in this process (dbt) holds the file read-write: share its configuration.
-        con = duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        raise ToolError(f"cannot open the warehouse file {path.name}: {exc}") from None
-    quoted = ".".join('"' + part + '"' for part in table.split("."))
-    try:
+    with PROCESS_LOCK:
         try:
-            described = con.execute(f"DESCRIBE {quoted}").fetchall()
-        except duckdb.CatalogException:
-            raise ToolError(f"no table {table} in the warehouse; build it first or check the schema") from None
-        yield con, [_column(str(r[0]), str(r[1])) for r in described], quoted
-    finally:
-        con.close()
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.ConnectionException:
+            # Another connection in this process holds the file read-write: share its configuration.
+            con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise ToolError(f"cannot open the warehouse file {path.name}: {exc}") from None
+        quoted = ".".join('"' + part + '"' for part in table.split("."))
+        try:
+            try:
+                described = con.execute(f"DESCRIBE {quoted}").fetchall()
+            except duckdb.CatalogException:
+                raise ToolError(f"no table {table} in the warehouse; build it first or check the schema") from None
+            yield con, [_column(str(r[0]), str(r[1])) for r in described], quoted
+        finally:
+            con.close()
 
 
 def _warehouse_tool(ctx: ToolContext, name: str, args: dict[str, Any]) -> Any:
