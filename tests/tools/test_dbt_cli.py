@@ -33,7 +33,7 @@ def cli_project(tmp_path_factory: pytest.TempPathFactory, shop_dir: Path) -> Pat
 
 
 def test_dbt_build_prints_per_node_results(cli_project: Path) -> None:
-    code, body, _ = _call(cli_project, "dbt_build", {"select": "path:models/staging"})
+    code, body, _ = _call(cli_project, "dbt_build", {"select": "path:models/staging"}, "--agent", "dbt-expert")
     assert code == 0
     assert body["ok"] is True
     assert {n["name"] for n in body["nodes"] if n["resource_type"] == "model"} == {
@@ -64,7 +64,7 @@ def test_warehouse_query_answers_and_refuses(cli_project: Path) -> None:
 
 def test_without_an_agent_execute_is_read_only(cli_project: Path) -> None:
     code, body, _ = _call(cli_project, "warehouse_execute", {"sql": "create table t (id int)"})
-    assert (code, body["rule"]) == (3, "permission")
+    assert (code, body["rule"]) == (3, "read_only")
 
 
 def test_agent_permissions_and_approvals(cli_project: Path) -> None:
@@ -87,10 +87,55 @@ def test_agent_permissions_and_approvals(cli_project: Path) -> None:
 def test_errors_and_bad_input(cli_project: Path) -> None:
     code, body, _ = _call(cli_project, "warehouse_describe", {"table": "no_such_table"})
     assert (code, body["status"]) == (1, "error")
-    code, _, err = _call(cli_project, "dbt_build", {"select": "orders", "bogus": 1})
+    code, _, err = _call(cli_project, "dbt_build", {"select": "orders", "bogus": 1}, "--agent", "dbt-expert")
     assert code == 2
     assert "bogus" in err
     code, body, _ = _call(cli_project, "dbt_ls", {"select": "orders --full-refresh"})
     assert (code, body["status"]) == (1, "error")
     code, body, _ = _call(cli_project, "files_read", {"path": "profiles.yml"})
     assert (code, body["rule"]) == (3, "secret")
+
+
+def test_without_an_agent_nothing_that_writes_runs(cli_project: Path) -> None:
+    """Review: `files_write --task T001` and `dbt_run` ran without --agent."""
+    (cli_project / "tasks.md").write_text(
+        "# Tasks\n\n## Phase 1: Setup Tasks\n\n### T001: Notes\n- **Owner**: dbt-expert\n"
+        "- **Files**: `notes/`\n- **Description**: Write notes.\n\n**Acceptance**: notes exist.\n",
+        encoding="utf-8",
+    )
+    code, body, err = _call(cli_project, "files_write", {"path": "notes/a.md", "content": "x"}, "--task", "T001")
+    assert (code, body["status"], body["rule"]) == (3, "refused", "read_only")
+    assert "--agent" in err
+    assert not (cli_project / "notes" / "a.md").exists()
+    for tool, args in (("dbt_run", {"select": "stg_orders"}), ("dbt_build", {}), ("dbt_docs_generate", {})):
+        code, body, _ = _call(cli_project, tool, args)
+        assert (code, body["rule"]) == (3, "read_only"), tool
+    code, body, _ = _call(cli_project, "dbt_run", {"select": "stg_orders"}, "--agent", "dbt-expert")
+    assert (code, body["ok"]) == (0, True)
+    code, body, _ = _call(cli_project, "dbt_run", {"select": "stg_orders"}, "--agent", "snowflake-expert")
+    assert code == 2  # snowflake-expert does not hold dbt_run
+
+
+def test_results_are_printed_with_secrets_masked(cli_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review: a compiled model rendering env_var('SNOWFLAKE_PASSWORD') printed the password."""
+    monkeypatch.setenv("SNOWFLAKE_PASSWORD", "hunter2-very-secret")
+    (cli_project / "notes.md").write_text("the password is hunter2-very-secret\n", encoding="utf-8")
+    code, body, _ = _call(cli_project, "files_read", {"path": "notes.md"})
+    assert code == 0
+    assert body["content"] == "the password is ***\n"
+    model = cli_project / "models" / "leaky.sql"
+    model.write_text("select '{{ env_var(\"SNOWFLAKE_PASSWORD\") }}' as pw\n", encoding="utf-8")
+    try:
+        code, body, _ = _call(cli_project, "dbt_compile", {"select": "leaky"})
+        assert (code, body["status"]) == (3, "needs_approval")  # env_var in a model needs approval
+        from dacrew.tools.base import ToolContext
+        from dacrew.tools.registry import get
+
+        ctx = ToolContext(project_dir=cli_project)
+        ctx.approved.add(body["digest"])
+        result = get("dbt_compile").call(ctx, {"select": "leaky"})
+        dumped = result.model_dump_json()
+        assert "hunter2-very-secret" not in dumped
+        assert "'***' as pw" in dumped
+    finally:
+        model.unlink()

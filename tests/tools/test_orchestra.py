@@ -163,7 +163,8 @@ def test_cli_exit_codes(project: Path, fake: OrchestraFake) -> None:
     runner = CliRunner()
 
     def call(tool: str, args: dict[str, object]) -> tuple[int, str]:
-        res = runner.invoke(app, ["tools", "call", tool, "--args", json.dumps(args), "--project-dir", str(project)])
+        argv = ["tools", "call", tool, "--args", json.dumps(args), "--project-dir", str(project)]
+        res = runner.invoke(app, [*argv, "--agent", "orchestra-expert"])
         return res.exit_code, res.stdout
 
     code, out = call("orchestra_start_pipeline", {"pipeline": "customer_ltv_daily", "environment": "dev"})

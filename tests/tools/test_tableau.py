@@ -176,14 +176,36 @@ def test_cli_publish_exit_codes(project: Path, fake: TableauFake) -> None:
         {"file": "tableau/datasources/orders.tds", "project": "default", "name": "orders", "mode": "CreateNew"}
     )
     ok = runner.invoke(
-        app, ["tools", "call", "tableau_publish_datasource", "--args", args, "--project-dir", str(project)]
+        app,
+        [
+            "tools",
+            "call",
+            "tableau_publish_datasource",
+            "--args",
+            args,
+            "--project-dir",
+            str(project),
+            "--agent",
+            "tableau-expert",
+        ],
     )
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["job"]["state"] == "Success"
 
     overwrite = args.replace("CreateNew", "Overwrite")
     needs = runner.invoke(
-        app, ["tools", "call", "tableau_publish_datasource", "--args", overwrite, "--project-dir", str(project)]
+        app,
+        [
+            "tools",
+            "call",
+            "tableau_publish_datasource",
+            "--args",
+            overwrite,
+            "--project-dir",
+            str(project),
+            "--agent",
+            "tableau-expert",
+        ],
     )
     assert needs.exit_code == 3, needs.output
     assert json.loads(needs.stdout)["status"] == "needs_approval"
@@ -191,7 +213,18 @@ def test_cli_publish_exit_codes(project: Path, fake: TableauFake) -> None:
     fake.fail_jobs = True
     other = args.replace('"orders"}', '"orders_v2"}').replace('"name": "orders"', '"name": "orders_v2"')
     failed = runner.invoke(
-        app, ["tools", "call", "tableau_publish_datasource", "--args", other, "--project-dir", str(project)]
+        app,
+        [
+            "tools",
+            "call",
+            "tableau_publish_datasource",
+            "--args",
+            other,
+            "--project-dir",
+            str(project),
+            "--agent",
+            "tableau-expert",
+        ],
     )
     assert failed.exit_code == 1, failed.output
     body = json.loads(failed.stdout)

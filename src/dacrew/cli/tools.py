@@ -46,10 +46,11 @@ def call_tool(
     task: str | None = typer.Option(None, "--task", help="Call as this task of the project's tasks.md (its Files)."),
     project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
 ) -> None:
-    """Call one tool and print its typed result as JSON.
+    """Call one tool and print its typed result as JSON (secrets masked).
 
-    Exit 1 on a tool error (or when a job or run the tool waited for ended failed), 3 when a guard
-    refuses or the request needs approval: `tools call` never prompts.
+    Without --agent the call is read-only: a tool that changes anything is refused (exit 3). Exit 1 on
+    a tool error (or when a job or run the tool waited for ended failed), 3 when a guard refuses or the
+    request needs approval: `tools call` never prompts.
     """
     from dacrew.errors import ApprovalRequired, GuardRefused, ToolError, UserError
     from dacrew.tools.base import ToolContext
@@ -62,6 +63,15 @@ def call_tool(
     if not isinstance(parsed, dict):
         raise UserError("--args must be a JSON object of argument names to values")
     tool = get(name)
+    if agent is None and not tool.read_only:
+        # Without an agent a call is read-only (DESIGN): a tool that changes anything needs one.
+        message = (
+            f"{name} changes the project or the warehouse; pass --agent to call it with that agent's "
+            "permissions (e.g. --agent dbt-expert)"
+        )
+        typer.echo(json.dumps({"status": "refused", "message": message, "rule": "read_only"}, indent=2))
+        typer.echo(f"refused: {message}", err=True)
+        raise typer.Exit(3)
     ctx = ToolContext(project_dir=project_dir.resolve(), task_id=task)
     if agent is not None:
         from dacrew.agents.registry import load_agent

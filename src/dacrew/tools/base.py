@@ -145,9 +145,23 @@ class Tool:
     read_only: bool = True
 
     def call(self, ctx: ToolContext, args: dict[str, Any] | ToolArgs) -> BaseModel:
-        """Validate ``args`` and run the tool (synchronously)."""
+        """Validate ``args``, run the tool (synchronously) and return its result with secrets masked.
+
+        Every caller — the agent loop, ``dacrew tools call``, the parent's checks — gets its result
+        here, so this is the one place results are redacted (a compiled model that renders
+        ``env_var('SNOWFLAKE_PASSWORD')``, a file holding a token). Tool errors are redacted too."""
+        from dacrew.errors import ToolError
+        from dacrew.findings.redact import redact_obj, redact_text
+
         parsed = args if isinstance(args, self.args_model) else self.args_model.model_validate(args)
-        return self.func(ctx, parsed)
+        try:
+            result = self.func(ctx, parsed)
+        except ToolError as exc:
+            exc.args = tuple(redact_text(a) if isinstance(a, str) else a for a in exc.args)
+            raise
+        data = result.model_dump()
+        clean = redact_obj(data)
+        return result if clean == data else type(result).model_validate(clean)
 
     def schema(self) -> dict[str, Any]:
         return _schema_of(self.args_model)
