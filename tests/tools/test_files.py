@@ -81,12 +81,57 @@ def test_writes_only_inside_the_task_files(project: Path) -> None:
     assert (project / "profiles.yml").read_text() == "secret: hunter2\n"
 
 
-@pytest.mark.parametrize("path", [".git/hooks/pre-commit", ".dacrew/state.json", "findings/T001.md"])
-def test_protected_folders_are_never_written(project: Path, path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/hooks/pre-commit",
+        ".dacrew/state.json",
+        "findings/T001.md",
+        "prompts/dbt-expert.md",
+        "dbt_packages/dbt_utils/macros/x.sql",
+        "target/compiled/x.sql",
+        "dacrew.yml",
+        "dbt_project.yml",
+        "packages.yml",
+        "sub/dbt_project.yml",
+    ],
+)
+def test_protected_folders_and_configuration_are_never_written(project: Path, path: str) -> None:
+    """Review: an agent wrote `dbt: {target: prod}` to dacrew.yml; prompts/ would grant it permissions."""
     with pytest.raises(GuardRefused) as info:
         files_write(_ctx(project, ("repository root",)), WriteArgs(path=path, content="x"))
-    assert info.value.rule == "protected"
+    assert info.value.rule in {"protected", "secret"}
     assert not (project / path).exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "rsa_key.p8",
+        "keys/store.jks",
+        "cert.p12",
+        ".envrc",
+        ".git/config",
+        "secrets.yml",
+        "config/client_secret.json",
+        "gcp-credentials.json",
+        ".netrc",
+        ".dacrew/runs/r1/journal.jsonl",
+        "target/compiled/shop/models/orders.sql",
+        "target/run/shop/models/orders.sql",
+    ],
+)
+def test_more_secrets_are_unreadable_and_unlisted(project: Path, path: str) -> None:
+    """Review: files_read returned rsa_key.p8, .envrc, .git/config and secrets.yml."""
+    full = project / path
+    full.parent.mkdir(parents=True, exist_ok=True)
+    full.write_text("hunter2\n")
+    with pytest.raises(GuardRefused) as info:
+        files_read(_ctx(project), PathArgs(path=path))
+    assert info.value.rule == "secret"
+    listed = {e.path for e in files_list(_ctx(project), ListArgs()).entries}
+    assert path not in listed
+    assert "models/staging/stg_orders.sql" in listed
 
 
 def test_without_a_task_nothing_is_written(project: Path) -> None:

@@ -1,8 +1,10 @@
 """The files toolset: read and list inside the project, write only inside the task's Files.
 
 Refused (``GuardRefused``): absolute paths, ``..``, paths that resolve (through symlinks) outside the
-project, secrets files (``.env*``, ``profiles.yml``, ``*.pem``, ``*.key``, ``id_rsa*``, ``credentials*``)
-and writes outside the task's Files — or any write when there is no task.
+project, secrets files (``.env*``, ``profiles.yml``, keys and keystores, ``*secret*``, ``*credential*``,
+``.git/``, ``.dacrew/``, compiled dbt SQL under ``target/``), writes to project configuration
+(``dacrew.yml``, ``dbt_project.yml``, ``packages.yml``, ``prompts/``) and writes outside the task's
+Files — or any write when there is no task.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from fnmatch import fnmatch
+from itertools import pairwise
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
@@ -17,31 +20,50 @@ from pydantic import BaseModel, Field
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 
+# Matched against every part of a path, case-insensitively: a folder named so hides all it holds.
 SECRET_PATTERNS = (
     ".env",
     ".env.*",
     "*.env",
+    ".envrc",
     "profiles.yml",
     "*.pem",
     "*.key",
+    "*.p8",
     "*.p12",
     "*.pfx",
+    "*.jks",
+    "*.keystore",
     "id_rsa*",
     "id_ed25519*",
     "id_ecdsa*",
-    "credentials*",
+    "id_dsa*",
+    "*credential*",
+    "*secret*",
     ".netrc",
     ".pgpass",
+    ".git-credentials",
+    ".git",  # its config can hold tokens in remote URLs
+    ".dacrew",  # run state: journals and checkpoints hold tool results
 )
+# dbt writes the SQL it ran here with every env_var() rendered.
+SECRET_SEQUENCES = (("target", "compiled"), ("target", "run"))
 # Never written through the files tools, whatever the task's Files say: git hooks would run code, run
-# state and findings have their own writers.
-PROTECTED_DIRS = frozenset({".git", ".dacrew", "findings", ".venv"})
+# state and findings have their own writers, prompts decide an agent's tools and permissions, installed
+# packages are code every dbt run executes.
+PROTECTED_DIRS = frozenset({".git", ".dacrew", "findings", ".venv", "prompts", "dbt_packages", "target", "logs"})
+# Project configuration: the warehouse target, the dbt project and its packages. A person edits these.
+PROTECTED_FILES = frozenset({"dacrew.yml", "dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml"})
 _HIDDEN_DIRS = {".git", ".venv", ".dacrew", "__pycache__", "node_modules", "target", "logs", "dbt_packages"}
 MAX_READ_BYTES = 512_000
 
 
 def is_secret(relpath: str) -> bool:
-    return any(fnmatch(part.lower(), pattern) for part in PurePosixPath(relpath).parts for pattern in SECRET_PATTERNS)
+    parts = [p.lower() for p in PurePosixPath(relpath).parts]
+    if any(fnmatch(part, pattern) for part in parts for pattern in SECRET_PATTERNS):
+        return True
+    pairs = set(pairwise(parts))
+    return any(seq in pairs for seq in SECRET_SEQUENCES)
 
 
 def resolve(ctx: ToolContext, path: str, *, tool_name: str) -> tuple[Path, str]:
@@ -105,8 +127,15 @@ def files_write(ctx: ToolContext, args: WriteArgs) -> WriteResult:
         raise GuardRefused(
             "files_write: writes happen only inside a task's Files, and this call has no task", rule="no_task"
         )
-    if PurePosixPath(rel).parts[0] in PROTECTED_DIRS:
+    parts = PurePosixPath(rel).parts
+    if parts[0] in PROTECTED_DIRS or any(p in {".git", "dbt_packages"} for p in parts):
         raise GuardRefused(f"files_write: {rel} is inside a folder the files tools never write", rule="protected")
+    if parts[-1].lower() in PROTECTED_FILES:
+        raise GuardRefused(
+            f"files_write: {rel} is project configuration (warehouse target, dbt project, packages): a person "
+            "edits it; say what should change in your finding or with request_input",
+            rule="protected",
+        )
     if rel == "." or not ctx.may_write(rel):
         raise GuardRefused(
             f"files_write: {rel} is outside this task's Files ({', '.join(ctx.files)})", rule="outside_task_files"
