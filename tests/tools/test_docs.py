@@ -197,3 +197,16 @@ def test_signoff_without_a_task_is_refused_and_outside_files_only_returned(proje
     assert result.path is None
     assert "- **Stakeholder**: Dana (Finance)" in result.finding_section
     assert not (project / "documentation").exists()
+
+
+def test_a_planted_temporary_file_is_not_followed(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "victim.txt"
+    outside.write_text("untouched\n")
+    (project / "documentation").mkdir()
+    (project / "documentation/.guide.md.tmp").symlink_to(outside)
+    ctx = ToolContext(project_dir=project, task_id="T011", files=("documentation/",))
+    docs_write(ctx, DocsWriteArgs(kind="user_guide", slug="guide", title="Guide", content="## Use\nOpen it."))
+    assert outside.read_text() == "untouched\n"
+    written = project / "documentation/guide.md"
+    assert not written.is_symlink()
+    assert written.read_text().startswith("# Guide")

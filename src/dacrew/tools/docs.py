@@ -10,7 +10,9 @@ takes a path or writes a file.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -186,11 +188,18 @@ class DocsWriteResult(ToolResult):
     warnings: list[str] = Field(default_factory=list[str])
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``path`` whole through a fresh temporary file beside it and a rename: a reader never sees
+    half a file, and no file that happens to sit at a fixed temporary name is followed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(text, encoding="utf-8")
-    staged.replace(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @tool("docs", read_only=False)
@@ -216,7 +225,7 @@ def docs_write(ctx: ToolContext, args: DocsWriteArgs) -> DocsWriteResult:
     warnings = [f"unfilled placeholder {m!r}" for m in sorted(set(_PLACEHOLDER_RE.findall(text)))]
     if args.kind == "troubleshooting" and not re.search(r"(?im)^#+.*(symptom|problem|error)", text):
         warnings.append("a troubleshooting page reads best as sections per symptom, each with cause and fix")
-    _write_atomic(path, text)
+    write_atomic(path, text)
     return DocsWriteResult(path=rel, lines=text.count("\n"), warnings=warnings)
 
 
@@ -269,5 +278,5 @@ def docs_record_signoff(ctx: ToolContext, args: SignoffArgs) -> SignoffResult:
         # The finding is the record; the shared log is written only where the task may write.
         return SignoffResult(path=None, recorded_at=now, finding_section="## Stakeholder Sign-off\n\n" + block)
     existing = path.read_text(encoding="utf-8") if path.is_file() else "# Stakeholder sign-off\n"
-    _write_atomic(path, existing.rstrip("\n") + "\n\n" + block)
+    write_atomic(path, existing.rstrip("\n") + "\n\n" + block)
     return SignoffResult(path=SIGNOFF_FILE, recorded_at=now, finding_section="## Stakeholder Sign-off\n\n" + block)

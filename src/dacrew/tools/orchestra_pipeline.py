@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
-from dacrew.tools.docs import readable_file, writable_file
+from dacrew.tools.docs import readable_file, writable_file, write_atomic
 
 PIPELINE_DIR = "orchestration/pipelines"
 DBT_INTEGRATION = "DBT_CORE"
@@ -449,10 +449,7 @@ def orchestra_write_pipeline(ctx: ToolContext, args: WritePipelineArgs) -> Valid
     result = validate_text(ctx, rel, args.content)[0]
     if not result.valid:
         raise ToolError(f"not written: {result.summary}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{target.name}.tmp")
-    staged.write_text(args.content if args.content.endswith("\n") else args.content + "\n", encoding="utf-8")
-    staged.replace(target)
+    write_atomic(target, args.content if args.content.endswith("\n") else args.content + "\n")
     result.summary = f"wrote {rel}: {result.summary}"
     return result
 

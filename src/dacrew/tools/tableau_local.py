@@ -9,6 +9,7 @@ keeps this toolset independent of the warehouse toolset; that one function is th
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
-from dacrew.tools.docs import readable_file, writable_file
+from dacrew.tools.docs import readable_file, writable_file, write_atomic
 from dacrew.tools.files import is_secret
 
 DATASOURCE_DIR = "tableau/datasources"
@@ -585,9 +586,9 @@ def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
             tree = tds_document(name, extract_source(f"{name}.hyper"), columns, args.metrics)
             assert hyper_path is not None
             rows = write_hyper(hyper_path, con, quoted, columns)
-    staged = out_dir / f".{tds_path.name}.tmp"
-    tree.write(staged, encoding="utf-8", xml_declaration=True)
-    staged.replace(tds_path)
+    document = io.BytesIO()
+    tree.write(document, encoding="utf-8", xml_declaration=True)
+    write_atomic(tds_path, document.getvalue())
     fields = [FieldInfo(name=c.name, caption=caption(c.name), datatype=c.datatype, role=_role(c)[0]) for c in columns]
     return BuildResult(
         tds=rel_tds,
