@@ -376,3 +376,20 @@ def test_building_needs_the_write_permission(shop_ctx: ToolContext) -> None:
     ):
         with pytest.raises(GuardRefused, match="write permission"):
             call()
+
+
+def test_dbt_runs_duckdb_without_file_access(attack_dir: Path) -> None:
+    """Defence in depth: with the dbt guard bypassed (dbt invoked directly), a model cannot read a
+    file on the embedded warehouse; seeds still load from the seed folder."""
+    from dacrew.tools.dbt_invoke import invoke
+    from dacrew.tools.dbt_profiles import locate
+
+    (attack_dir / "models" / "leak.sql").write_text("select content from read_text('.env')\n")
+    loc = locate(ToolContext(project_dir=attack_dir))
+    leaked = invoke(loc, ["run"], ["--select", "leak"])
+    assert not leaked.success
+    assert "file system operations are disabled" in (leaked.error or "") + str(
+        [getattr(r, "message", "") for r in getattr(leaked.result, "results", [])]
+    )
+    seeded = invoke(loc, ["seed"], ["--select", "raw_orders"])
+    assert seeded.success, seeded.error

@@ -94,6 +94,7 @@ def test_writes_only_inside_the_task_files(project: Path) -> None:
         "dbt_project.yml",
         "packages.yml",
         "sub/dbt_project.yml",
+        "tasks.md",
     ],
 )
 def test_protected_folders_and_configuration_are_never_written(project: Path, path: str) -> None:
@@ -102,6 +103,15 @@ def test_protected_folders_and_configuration_are_never_written(project: Path, pa
         files_write(_ctx(project, ("repository root",)), WriteArgs(path=path, content="x"))
     assert info.value.rule in {"protected", "secret"}
     assert not (project / path).exists()
+
+
+def test_configuration_is_written_only_by_a_task_whose_files_name_it(project: Path) -> None:
+    ctx = _ctx(project, ("dacrew.yml", "models/", "*.yml"))
+    files_write(ctx, WriteArgs(path="dacrew.yml", content="gates: phases\n"))
+    assert (project / "dacrew.yml").read_text() == "gates: phases\n"
+    with pytest.raises(GuardRefused) as info:
+        files_write(ctx, WriteArgs(path="dbt_project.yml", content="x"))  # only through the glob
+    assert info.value.rule == "protected"
 
 
 @pytest.mark.parametrize(

@@ -94,11 +94,13 @@ def fingerprint(loc: DbtLocation) -> str:
 
 
 def base_flags(loc: DbtLocation) -> list[str]:
+    from dacrew.tools.dbt_profiles import sandboxed_profiles_dir
+
     return [
         "--project-dir",
         str(loc.project_dir),
         "--profiles-dir",
-        str(loc.profiles_dir),
+        str(sandboxed_profiles_dir(loc)),
         "--profile",
         loc.profile,
         "--target",

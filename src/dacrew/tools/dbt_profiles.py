@@ -111,6 +111,51 @@ def load_target(loc: DbtLocation) -> dict[str, Any]:
     return settings
 
 
+SANDBOX_PLUGIN = "dacrew.tools.duckdb_sandbox"
+
+
+def sandboxed_profiles_dir(loc: DbtLocation) -> Path:
+    """The profiles folder dbt is given. For a DuckDB target, a generated copy of the profile (in the
+    dbt project's ``.dacrew/dbt-profiles/``) whose target loads the :mod:`dacrew.tools.duckdb_sandbox`
+    plugin: external access off, only seed folders and attached databases readable. Other targets use
+    ``profiles.yml`` as it is."""
+    import hashlib
+
+    profiles, _ = _load_yaml(loc.profiles_file)
+    entry = profiles.get(loc.profile)
+    outputs = cast(dict[str, Any], entry).get("outputs") if isinstance(entry, dict) else None
+    raw = cast(dict[str, Any], outputs).get(loc.target) if isinstance(outputs, dict) else None
+    if not isinstance(raw, dict) or str(load_target(loc).get("type")) != "duckdb":
+        return loc.profiles_dir
+    target = dict(cast(dict[str, Any], raw))
+    allowed = [str(d) + "/" for d in _seed_dirs(loc.project_dir)]
+    attached = [cast(dict[str, Any], a) for a in cast(list[Any], target.get("attach") or []) if isinstance(a, dict)]
+    paths = [resolve_duckdb_path(str(a["path"]), loc.project_dir) for a in attached if a.get("path")]
+    plugin = {"module": SANDBOX_PLUGIN, "config": {"allowed_directories": allowed, "allowed_paths": paths}}
+    target["plugins"] = [*cast(list[Any], target.get("plugins") or []), plugin]
+    doc: dict[str, Any] = {loc.profile: {"target": loc.target, "outputs": {loc.target: target}}}
+    if "config" in profiles:
+        doc["config"] = profiles["config"]
+    text = str(yaml.safe_dump(doc, sort_keys=False))  # pyright: ignore[reportUnknownMemberType]
+    key = hashlib.sha256(f"{loc.profiles_file}:{loc.profile}:{loc.target}".encode()).hexdigest()[:16]
+    folder = loc.project_dir / ".dacrew" / "dbt-profiles" / key
+    out = folder / PROFILES_FILE
+    if not out.is_file() or out.read_text(encoding="utf-8") != text:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        out.write_text(text, encoding="utf-8")
+        out.chmod(0o600)
+    return folder
+
+
+def _seed_dirs(project_dir: Path) -> list[Path]:
+    """The folders dbt loads seeds from: the project's ``seed-paths`` and installed packages."""
+    project, _ = _load_yaml(project_dir / PROJECT_FILE)
+    seeds: Any = project.get("seed-paths") or project.get("data-paths") or ["seeds"]
+    names = [str(s) for s in cast(list[Any], seeds)] if isinstance(seeds, list) else ["seeds"]
+    packages = str(project.get("packages-install-path") or "dbt_packages")
+    return [(project_dir / n).resolve() for n in [*names, packages]]
+
+
 def resolve_duckdb_path(path: str, project_dir: Path) -> str:
     if path == ":memory:" or "://" in path or path.startswith(("md:", "motherduck:")):
         return path

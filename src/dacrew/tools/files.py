@@ -52,8 +52,10 @@ SECRET_SEQUENCES = (("target", "compiled"), ("target", "run"))
 # state and findings have their own writers, prompts decide an agent's tools and permissions, installed
 # packages are code every dbt run executes.
 PROTECTED_DIRS = frozenset({".git", ".dacrew", "findings", ".venv", "prompts", "dbt_packages", "target", "logs"})
-# Project configuration: the warehouse target, the dbt project and its packages. A person edits these.
-PROTECTED_FILES = frozenset({"dacrew.yml", "dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml"})
+# Project configuration: the warehouse target, the dbt project and its packages, the plan. Written only
+# by a task whose Files name the file itself (the person who approved the plan gave it that job) —
+# never through a folder, a glob or `repository root`.
+PROTECTED_FILES = frozenset({"dacrew.yml", "dbt_project.yml", "packages.yml", "dependencies.yml", "tasks.md"})
 _HIDDEN_DIRS = {".git", ".venv", ".dacrew", "__pycache__", "node_modules", "target", "logs", "dbt_packages"}
 MAX_READ_BYTES = 512_000
 
@@ -130,10 +132,11 @@ def files_write(ctx: ToolContext, args: WriteArgs) -> WriteResult:
     parts = PurePosixPath(rel).parts
     if parts[0] in PROTECTED_DIRS or any(p in {".git", "dbt_packages"} for p in parts):
         raise GuardRefused(f"files_write: {rel} is inside a folder the files tools never write", rule="protected")
-    if parts[-1].lower() in PROTECTED_FILES:
+    if parts[-1].lower() in PROTECTED_FILES and not _named_exactly(ctx.files, rel):
         raise GuardRefused(
-            f"files_write: {rel} is project configuration (warehouse target, dbt project, packages): a person "
-            "edits it; say what should change in your finding or with request_input",
+            f"files_write: {rel} is project configuration (warehouse target, dbt project, packages, plan): only "
+            "a task whose Files name it may write it; say what should change in your finding or with "
+            "request_input",
             rule="protected",
         )
     if rel == "." or not ctx.may_write(rel):
@@ -155,6 +158,10 @@ def files_write(ctx: ToolContext, args: WriteArgs) -> WriteResult:
         Path(tmp).unlink(missing_ok=True)
         raise
     return WriteResult(path=rel, bytes_written=len(data), created=created)
+
+
+def _named_exactly(files: tuple[str, ...], rel: str) -> bool:
+    return any(f.strip().strip("`").removeprefix("./") == rel for f in files)
 
 
 class ListArgs(ToolArgs):
