@@ -262,3 +262,17 @@ def test_create_or_replace_of_an_existing_schema_needs_approval(scratch: Path) -
             warehouse_execute(ctx, ExecuteArgs(sql="create or replace schema s2"))
     finally:
         ctx.close()
+
+
+def test_a_row_access_policy_body_must_be_a_read(scratch: Path) -> None:
+    ctx = ToolContext(project_dir=scratch, agent="snowflake-expert", permissions=frozenset({"read", "ddl"}))
+    head = "create row access policy rap as (region varchar) returns boolean -> "
+    for body in (
+        "system$cancel_all_queries(1) = 'x'",
+        "exists (select 1 from @my_stage/file.csv)",
+        "region in (select $1 from @my_stage)",
+    ):
+        with pytest.raises(GuardRefused):
+            warehouse_apply_ddl(ctx, DdlArgs(sql=head + body))
+    out = warehouse_apply_ddl(ctx, DdlArgs(sql=head + "region in (select region from allowed_regions)"))
+    assert out.planned

@@ -130,8 +130,18 @@ def warehouse_apply_ddl(ctx: ToolContext, args: DdlArgs) -> DdlResult:
 
 
 def _require_ddl_for_policy(ctx: ToolContext, sql: str) -> None:
+    """sqlglot cannot parse CREATE ROW ACCESS POLICY whole: its body, the expression that runs for every
+    row read, is judged by the SQL guard as ``SELECT <body>`` and must be a read."""
     from dacrew.errors import GuardRefused
 
+    match = _POLICY.match(" ".join(sql.split()))
+    body = match["body"].strip().rstrip(";") if match else ""
+    verdict = classify(f"SELECT {body}", "snowflake")
+    if not body or not verdict.is_read:
+        raise GuardRefused(
+            f"warehouse_apply_ddl: a row access policy body must be a read-only expression ({verdict.reason})",
+            rule=verdict.refused or "read_only",
+        )
     if not ctx.can("ddl"):
         raise GuardRefused("warehouse_apply_ddl: a row access policy needs the ddl permission", rule="permission")
     if re.match(r"\s*CREATE\s+OR\s+REPLACE\b", sql, re.IGNORECASE):
