@@ -393,3 +393,20 @@ def test_dbt_runs_duckdb_without_file_access(attack_dir: Path) -> None:
     )
     seeded = invoke(loc, ["seed"], ["--select", "raw_orders"])
     assert seeded.success, seeded.error
+
+
+@pytest.mark.parametrize(
+    ("target", "production"),
+    [
+        ("prod", True),
+        ("PROD", True),
+        ("prod_eu", True),
+        ("eu-production", True),
+        ("product_dev", False),
+        ("dev", False),
+    ],
+)
+def test_production_targets_are_recognised_by_name(target: str, production: bool) -> None:
+    from dacrew.tools.dbt import _is_production  # pyright: ignore[reportPrivateUsage]
+
+    assert _is_production(target, ["prod", "production"]) is production

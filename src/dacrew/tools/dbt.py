@@ -102,8 +102,7 @@ def _prepare(
         reasons.append("--full-refresh rebuilds tables from scratch")
     if loc.target != loc.profile_target:
         reasons.append(f"target {loc.target!r} is not the profile's default target {loc.profile_target!r}")
-    production = {t.lower() for t in ctx.config.dbt.production_targets}
-    if loc.target.lower() in production:
+    if _is_production(loc.target, ctx.config.dbt.production_targets):
         reasons.append(f"target {loc.target!r} is a production target")
     detail: dict[str, Any] = {
         "command": command,
@@ -127,6 +126,14 @@ def _prepare(
             guarded = ["--select", *validate_selector(guard_select)] if guard_select else None
         guard_invocation(ctx, loc, command, guarded, detail)
     return loc, extra
+
+
+def _is_production(target: str, names: list[str]) -> bool:
+    """True when the target is named like a production one: ``prod``, ``prod_eu``, ``eu-production``…"""
+    import re
+
+    production = {n.lower() for n in names}
+    return target.lower() in production or bool(set(re.split(r"[^a-z0-9]+", target.lower())) & production)
 
 
 def _result(command: str, loc: DbtLocation, inv: Invocation, *, with_sql: bool = False) -> DbtResult:
