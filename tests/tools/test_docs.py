@@ -210,3 +210,14 @@ def test_a_planted_temporary_file_is_not_followed(project: Path, tmp_path_factor
     written = project / "documentation/guide.md"
     assert not written.is_symlink()
     assert written.read_text().startswith("# Guide")
+
+
+def test_writes_keep_files_write_protections(project: Path) -> None:
+    # A guide named like the plan is project configuration unless the task's Files name it exactly.
+    args = DocsWriteArgs(kind="reference", slug="tasks", title="Tasks", content="## All\nNone.")
+    with pytest.raises(GuardRefused) as refused:
+        docs_write(ToolContext(project_dir=project, files=("documentation/",)), args)
+    assert refused.value.rule == "protected"
+    assert docs_write(ToolContext(project_dir=project, files=("documentation/tasks.md",)), args).path == (
+        "documentation/tasks.md"
+    )

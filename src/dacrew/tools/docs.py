@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
-from dacrew.tools.files import PROTECTED_DIRS, is_secret, resolve
+from dacrew.tools.files import PROTECTED_DIRS, PROTECTED_FILES, is_secret, resolve
 
 DOC_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
 DOC_ROOTS = ("docs", "documentation", "training", "specs")
@@ -48,8 +48,15 @@ def writable_file(ctx: ToolContext, path: str, *, tool_name: str) -> Path:
         raise GuardRefused(
             f"{tool_name}: writes happen only inside a task's Files, and this call has no task", rule="no_task"
         )
-    if rel == "." or PurePosixPath(rel).parts[0] in PROTECTED_DIRS:
+    parts = PurePosixPath(rel).parts
+    if rel == "." or parts[0] in PROTECTED_DIRS or any(p in {".git", "dbt_packages"} for p in parts):
         raise GuardRefused(f"{tool_name}: {rel} is inside a folder these tools never write", rule="protected")
+    named = any(f.strip().strip("`").removeprefix("./") == rel for f in ctx.files)
+    if parts[-1].lower() in PROTECTED_FILES and not named:
+        raise GuardRefused(
+            f"{tool_name}: {rel} is project configuration: only a task whose Files name it may write it",
+            rule="protected",
+        )
     if not ctx.may_write(rel):
         raise GuardRefused(
             f"{tool_name}: {rel} is outside this task's Files ({', '.join(ctx.files)})", rule="outside_task_files"
