@@ -407,6 +407,6 @@ def test_dbt_runs_duckdb_without_file_access(attack_dir: Path) -> None:
     ],
 )
 def test_production_targets_are_recognised_by_name(target: str, production: bool) -> None:
-    from dacrew.tools.dbt import _is_production  # pyright: ignore[reportPrivateUsage]
+    from dacrew.tools.dbt_profiles import is_production_target
 
-    assert _is_production(target, ["prod", "production"]) is production
+    assert is_production_target(target, ["prod", "production"]) is production

@@ -276,3 +276,15 @@ def test_a_row_access_policy_body_must_be_a_read(scratch: Path) -> None:
             warehouse_apply_ddl(ctx, DdlArgs(sql=head + body))
     out = warehouse_apply_ddl(ctx, DdlArgs(sql=head + "region in (select region from allowed_regions)"))
     assert out.planned
+
+
+def test_changes_on_a_production_default_target_need_approval(scratch: Path) -> None:
+    """Review: `dbt: {target: prod}` in dacrew.yml moved every call to prod without approval."""
+    (scratch / "dacrew.yml").write_text("dbt:\n  target: prod\n", encoding="utf-8")
+    ctx = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL)
+    with pytest.raises(ApprovalRequired, match="production target") as info:
+        warehouse_execute(ctx, ExecuteArgs(sql="create table notes (id int)"))
+    assert info.value.detail["target"] == "prod"
+    with pytest.raises(ApprovalRequired, match="production target"):
+        warehouse_apply_ddl(ctx, DdlArgs(sql="ALTER TABLE orders CLUSTER BY (order_date)"))
+    assert not (scratch / "prod.duckdb").exists()

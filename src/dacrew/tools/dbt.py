@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.dbt_invoke import Invocation, NodeResult, forget_manifest, invoke, node_results, parsed_manifest
-from dacrew.tools.dbt_profiles import DbtLocation, locate
+from dacrew.tools.dbt_profiles import DbtLocation, is_production_target, locate
 from dacrew.tools.dbt_select import validate_selector
 from dacrew.tools.manifest import dbt_manifest
 from dacrew.tools.sql_guard import classify
@@ -102,7 +102,7 @@ def _prepare(
         reasons.append("--full-refresh rebuilds tables from scratch")
     if loc.target != loc.profile_target:
         reasons.append(f"target {loc.target!r} is not the profile's default target {loc.profile_target!r}")
-    if _is_production(loc.target, ctx.config.dbt.production_targets):
+    if is_production_target(loc.target, ctx.config.dbt.production_targets):
         reasons.append(f"target {loc.target!r} is a production target")
     detail: dict[str, Any] = {
         "command": command,
@@ -126,14 +126,6 @@ def _prepare(
             guarded = ["--select", *validate_selector(guard_select)] if guard_select else None
         guard_invocation(ctx, loc, command, guarded, detail)
     return loc, extra
-
-
-def _is_production(target: str, names: list[str]) -> bool:
-    """True when the target is named like a production one: ``prod``, ``prod_eu``, ``eu-production``…"""
-    import re
-
-    production = {n.lower() for n in names}
-    return target.lower() in production or bool(set(re.split(r"[^a-z0-9]+", target.lower())) & production)
 
 
 def _result(command: str, loc: DbtLocation, inv: Invocation, *, with_sql: bool = False) -> DbtResult:

@@ -111,6 +111,14 @@ def load_target(loc: DbtLocation) -> dict[str, Any]:
     return settings
 
 
+def is_production_target(target: str, names: list[str]) -> bool:
+    """True when the target is named like a production one: ``prod``, ``prod_eu``, ``eu-production``…"""
+    import re
+
+    production = {n.lower() for n in names}
+    return target.lower() in production or bool(set(re.split(r"[^a-z0-9]+", target.lower())) & production)
+
+
 SANDBOX_PLUGIN = "dacrew.tools.duckdb_sandbox"
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from dacrew.errors import ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.sql_guard import enforce
-from dacrew.tools.warehouse_backend import Backend, backend
+from dacrew.tools.warehouse_backend import Backend, backend, require_target_approval
 from dacrew.tools.warehouse_ddl import warehouse_apply_ddl
 from dacrew.tools.warehouse_meta import columns_of, object_exists, quote_table, tables_in
 
@@ -93,6 +93,7 @@ def warehouse_execute(ctx: ToolContext, args: ExecuteArgs) -> ExecuteResult:
     changes (USE, SET, ALTER SESSION), file and stage I/O, unparseable SQL.
     """
     wh = backend(ctx)
+    require_target_approval(ctx, "warehouse_execute", args.sql)
     verdict = enforce(
         ctx, args.sql, wh.dialect, tool="warehouse_execute", exists=lambda kind, name: object_exists(wh, kind, name)
     )

@@ -113,6 +113,25 @@ def backend(ctx: ToolContext, target: str | None = None) -> Backend:
     return cast(Backend, ctx.connection(f"warehouse:{loc.profiles_file}:{loc.profile}:{loc.target}", factory))
 
 
+def require_target_approval(ctx: ToolContext, tool: str, sql: str) -> None:
+    """A change on a target other than the profile's own default (moved by ``dbt.target`` in
+    dacrew.yml) needs a person's approval of that exact statement. (The profile's own default is the
+    warehouse the person set up for the tools, whatever its name.)"""
+    from dacrew.tools.dbt_profiles import is_production_target, locate
+
+    loc = locate(ctx)
+    if loc.target == loc.profile_target:
+        return
+    reasons = [f"target {loc.target!r} is not the profile's default target {loc.profile_target!r}"]
+    if is_production_target(loc.target, ctx.config.dbt.production_targets):
+        reasons.append(f"target {loc.target!r} is a production target")
+    ctx.require_approval(
+        f"{tool}:target",
+        f"{tool}: {'; '.join(reasons)} — needs a person's approval",
+        {"tool": tool, "sql": sql, "target": loc.target},
+    )
+
+
 def db_error(exc: Exception) -> ToolError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ToolError(f"the warehouse refused the statement: {first}")

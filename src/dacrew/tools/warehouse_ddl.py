@@ -17,7 +17,7 @@ from pydantic import Field
 from dacrew.errors import ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, project_lock, tool
 from dacrew.tools.sql_guard import classify, enforce
-from dacrew.tools.warehouse_backend import backend
+from dacrew.tools.warehouse_backend import backend, require_target_approval
 from dacrew.tools.warehouse_meta import object_exists
 
 PLANNED_DDL_FILE = "snowflake/planned_ddl.sql"
@@ -106,6 +106,7 @@ def warehouse_apply_ddl(ctx: ToolContext, args: DdlArgs) -> DdlResult:
     """
     kind = ddl_kind(args.sql)
     wh = backend(ctx)
+    require_target_approval(ctx, "warehouse_apply_ddl", args.sql)
     if _POLICY.match(" ".join(args.sql.split())) is None:
         enforce(
             ctx,
