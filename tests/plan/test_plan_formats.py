@@ -49,7 +49,8 @@ def test_example_plan_is_clean_and_complete() -> None:
     ltv = plan.by_id["T008"]
     assert [(c.kind, c.argument) for c in ltv.checks] == [
         ("dbt", "build --select customer_ltv"),
-        ("sql", "select count(*) > 0 from analytics.customer_ltv"),
+        ("sql", "select count(*) = 50 from analytics.customer_ltv"),
+        ("sql", "select sum(lifetime_value) = 3964.76 from analytics.customer_ltv"),
     ]
     assert ltv.checks[0].line == ltv.lines["checks"] + 1
     assert plan.by_id["T012"].owners == ["orchestra-expert", "dbt-expert"]
