@@ -15,7 +15,7 @@ def test_env_secrets_are_masked_wherever_they_appear(monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("key sk-ant-api03-AbC_dEf-123456", "key ***"),
+        ("key sk-ant-" + "api03-AbC_dEf-123456", "key ***"),
         ("Authorization: Bearer eyJhbGciOi.x.y", "Authorization: Bearer ***"),
         ("postgres://u@h?password=s3cr3t&x=1", "postgres://u@h?password=***&x=1"),
         ('{"x-api-key": "abc123def"}', '{"x-api-key": "***"}'),
@@ -65,7 +65,7 @@ def test_changed_environment_is_seen_at_once(monkeypatch: pytest.MonkeyPatch) ->
         ("-----BEGIN RSA PRIVATE KEY-----\nMIIE truncated", "***"),
         ("ghp_" + "a1B2" * 9, "***"),
         ("github_pat_" + "11ABCDEFG0" * 4, "***"),
-        ("key AKIAIOSFODNN7EXAMPLE here", "key *** here"),
+        ("key AKIA" + "IOSFODNN7EXAMPLE here", "key *** here"),
         ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = ***"),
         ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***"),
         ('password: "two words"', 'password: "***"'),

