@@ -19,8 +19,10 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from dacrew.testing.loopback import LoopbackServer
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -47,7 +49,8 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict[str, str])
 
 
-class AnthropicFake:
+class AnthropicFake(LoopbackServer):
+    name = "AnthropicFake"
     """``POST /v1/messages`` with scripted replies; every request is kept in ``.requests``."""
 
     def __init__(self, model: str = "claude-sonnet-5-5") -> None:
@@ -56,8 +59,6 @@ class AnthropicFake:
         self._replies: list[_Reply] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- scripting -------------------------------------------------------------------------------
 
@@ -118,25 +119,10 @@ class AnthropicFake:
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("AnthropicFake is not started: use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
-    def __enter__(self) -> AnthropicFake:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        # A short poll interval keeps shutdown (each test's teardown) quick.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def _next(self, request: RecordedRequest) -> _Reply:
         with self._lock:

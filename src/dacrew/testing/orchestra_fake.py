@@ -15,9 +15,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from dacrew.testing.loopback import LoopbackServer
 
 FAILED_LOG = (
     "12:00:01  Running with dbt=1.11.0\n"
@@ -59,7 +61,8 @@ class FakeRun:
     task_runs: list[FakeTaskRun] = field(default_factory=list[FakeTaskRun])
 
 
-class OrchestraFake:
+class OrchestraFake(LoopbackServer):
+    name = "OrchestraFake"
     """Orchestra's public API on 127.0.0.1: ``with OrchestraFake() as o: o.url``.
 
     ``pipelines`` maps an alias to its final status (SUCCEEDED, WARNING or FAILED). A run answers
@@ -94,37 +97,19 @@ class OrchestraFake:
         self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
         self.rate_limited = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
-    def __enter__(self) -> OrchestraFake:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             owner = fake
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return Handler
 
     @property
     def url(self) -> str:
         """The base URL, like ``https://app.getorchestra.io/api/engine/public``."""
-        assert self._server is not None, "OrchestraFake is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/engine/public"
+        return f"{self.origin}/api/engine/public"
 
     def status_of(self, run: FakeRun) -> str:
         if run.cancelled:
@@ -167,17 +152,6 @@ class OrchestraFake:
         ]
         self.runs[run.id] = run
         return run
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (its timeout) closes the socket: that is the test, not an error.
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -20,10 +20,12 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import quoteattr
+
+from dacrew.testing.loopback import LoopbackServer
 
 NS = "http://tableau.com/api"
 _HEAD = (
@@ -70,7 +72,8 @@ class FakeJob:
     notes: str = ""
 
 
-class TableauFake:
+class TableauFake(LoopbackServer):
+    name = "TableauFake"
     """A Tableau Server on 127.0.0.1 for tests: ``with TableauFake() as t: t.url``.
 
     ``fail_jobs`` makes every job finish with finishCode 1; ``job_polls`` is how many status polls a job
@@ -107,39 +110,19 @@ class TableauFake:
         self.signed_out = 0
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> TableauFake:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             owner = fake
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return Handler
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "TableauFake is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     # -- helpers for tests -----------------------------------------------------------------------
     def project_id(self, name: str) -> str:
@@ -199,17 +182,6 @@ class TableauFake:
         job.finish_code = 0
         if job.on_success is not None:
             job.on_success()
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (its timeout) closes the socket: that is the test, not an error.
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
