@@ -50,8 +50,9 @@ class _Reply:
 
 
 class AnthropicFake(LoopbackServer):
-    name = "AnthropicFake"
     """``POST /v1/messages`` with scripted replies; every request is kept in ``.requests``."""
+
+    name = "AnthropicFake"
 
     def __init__(self, model: str = "claude-sonnet-5-5") -> None:
         self.model = model

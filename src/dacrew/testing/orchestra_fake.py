@@ -62,7 +62,6 @@ class FakeRun:
 
 
 class OrchestraFake(LoopbackServer):
-    name = "OrchestraFake"
     """Orchestra's public API on 127.0.0.1: ``with OrchestraFake() as o: o.url``.
 
     ``pipelines`` maps an alias to its final status (SUCCEEDED, WARNING or FAILED). A run answers
@@ -72,6 +71,8 @@ class OrchestraFake(LoopbackServer):
     ``delay_s`` makes every answer that slow (to test client timeouts). ``requests`` records
     ``(method, path, query, json body)``; ``runs`` holds the runs by id.
     """
+
+    name = "OrchestraFake"
 
     def __init__(
         self,

@@ -73,13 +73,14 @@ class FakeJob:
 
 
 class TableauFake(LoopbackServer):
-    name = "TableauFake"
     """A Tableau Server on 127.0.0.1 for tests: ``with TableauFake() as t: t.url``.
 
     ``fail_jobs`` makes every job finish with finishCode 1; ``job_polls`` is how many status polls a job
     answers "in progress" before it completes; ``delay_s`` slows every answer (client timeouts). ``requests`` records ``(method, path, query)`` of every
     call; ``datasources`` and ``jobs`` hold the server's state.
     """
+
+    name = "TableauFake"
 
     def __init__(
         self,
