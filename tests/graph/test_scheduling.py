@@ -192,8 +192,23 @@ def test_twenty_parallel_tasks_write_their_findings_at_once(tmp_path: Path) -> N
 def test_report_json_and_status(tmp_path: Path) -> None:
     write_plan(tmp_path, [T("T001"), T("T002", ["T001"])])
     cas = write_cassette(tmp_path / "c.jsonl", [complete("T001"), complete("T002")])
-    code, out = run(tmp_path, cas, "--run-id", "r1", "--report-json", str(tmp_path / "report.json"))
+    code, out = run(
+        tmp_path,
+        cas,
+        "--run-id",
+        "r1",
+        "--report-json",
+        str(tmp_path / "report.json"),
+        "--junit",
+        str(tmp_path / "j.xml"),
+    )
     assert code == 0, out
+    import xml.etree.ElementTree as ET
+
+    cases = ET.parse(tmp_path / "j.xml").getroot().findall(".//testcase")
+    assert sorted(c.get("name", "") for c in cases)[0].startswith("T001")
+    assert len(cases) == 2
+    assert not any(c.find("failure") is not None for c in cases)
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["status"] == "completed"
     assert [(t["id"], t["status"], t["attempts"]) for t in report["tasks"]] == [
