@@ -103,6 +103,29 @@ class ModelPrice(BaseModel):
     cache_write: float = 0.0
 
 
+class ApprovalRule(BaseModel):
+    """One line of the headless approval policy: the first rule whose ``action`` glob matches decides.
+
+    Actions are what a guard names: ``dbt_build``, ``warehouse_execute:drop``, ``tableau_overwrite``,
+    ``orchestra_production_run``, ``gate:<phase>`` for phase gates.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str
+    decision: Literal["approve", "deny"]
+
+
+def policy_decision(rules: list[ApprovalRule], action: str) -> bool | None:
+    """True (approve) or False (deny) by the first matching rule; None when no rule matches."""
+    from fnmatch import fnmatchcase
+
+    for rule in rules:
+        if fnmatchcase(action, rule.action):
+            return rule.decision == "approve"
+    return None
+
+
 class DacrewConfig(BaseSettings):
     """Everything in ``dacrew.yml``; every key can also come from ``DACREW_<SECTION>__<KEY>``."""
 
@@ -116,6 +139,8 @@ class DacrewConfig(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     gates: Literal["none", "phases"] = "none"
+    approvals: list[ApprovalRule] = Field(default_factory=list[ApprovalRule])
+    """Headless runs only: decide approvals by rule instead of stopping (exit 3) for a person."""
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     """USD per million tokens, by model name; merged over the built-in table."""
 

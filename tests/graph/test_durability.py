@@ -209,3 +209,38 @@ def test_phase_gates_stop_a_headless_run_until_approved(tmp_path: Path) -> None:
     second = runner.invoke(app, ["resume", "g1", *args, "--approve"])
     assert second.exit_code == 0, second.output
     assert FindingsStore(tmp_path).all()["T002"].status == "completed"
+
+
+def test_a_headless_policy_decides_approvals_and_gates_without_stopping(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir(parents=True)
+    (prompts / "dbt-expert.md").write_text(
+        "---\nname: dbt-expert\ndescription: test\ntools: [danger_zone]\npermissions: [read]\n---\nTest agent.\n"
+    )
+    (tmp_path / "dacrew.yml").write_text(
+        "approvals:\n  - {action: danger, decision: deny}\n  - {action: 'gate:*', decision: approve}\n"
+    )
+    write_plan(tmp_path, [T("T001"), T("T002", ["T001"])])
+    cas = write_cassette(
+        tmp_path / "c.jsonl",
+        [turn("T001", [("danger_zone", {"target": "prod"})]), complete("T001", step=1), complete("T002")],
+    )
+    DONE.clear()
+    args = [
+        "--project-dir",
+        str(tmp_path),
+        "--model",
+        f"replay:{cas}",
+        "--headless",
+        "--gate",
+        "phases",
+        "--run-id",
+        "p1",
+    ]
+    result = runner.invoke(app, ["run", str(tmp_path / "tasks.md"), *args])
+    assert result.exit_code == 0, result.output
+    assert DONE == []
+    journal = (tmp_path / ".dacrew" / "runs" / "p1" / "journal" / "T001.1.jsonl").read_text()
+    assert "the approval policy denies this request: wipe prod" in journal
+    decided = [e for e in events(tmp_path) if e["type"] == "approval"]
+    assert [(e["by"], e["approved"]) for e in decided] == [("policy", False)]

@@ -279,3 +279,15 @@ def test_budget_counts_every_session_and_a_raised_budget_goes_on(
         json.loads(runner.invoke(app, ["status", "b", "--project-dir", str(tmp_path), "--json"]).output)["status"]
         == "completed"
     )
+
+
+def test_a_headless_gate_policy_approves_or_denies_phases(tmp_path: Path) -> None:
+    phased_plan(tmp_path, [["T001"], ["T002<T001"]])
+    (tmp_path / "dacrew.yml").write_text("approvals:\n  - {action: 'gate:Phase 1*', decision: approve}\n")
+    code, out = invoke(tmp_path, "run", str(tmp_path / "tasks.md"), "--dry-run", "--headless", "--gate", "phases")
+    assert code == 0, out
+    assert FindingsStore(tmp_path).read("T002").status == "completed"  # type: ignore[union-attr]
+    (tmp_path / "dacrew.yml").write_text("approvals:\n  - {action: 'gate:*', decision: deny}\n")
+    code, out = invoke(tmp_path, "run", str(tmp_path / "tasks.md"), "--dry-run", "--headless", "--gate", "phases")
+    assert code == 1, out
+    assert FindingsStore(tmp_path).read("T002").status == "skipped"  # type: ignore[union-attr]

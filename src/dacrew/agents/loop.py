@@ -74,6 +74,8 @@ class AgentRun:
     bind: bool = True
     pricing: Any = None
     asker: TaskAsker | None = None
+    policy: Callable[[str], bool | None] | None = None
+    """Headless runs: decides an approval by rule (None: ask a person)."""
 
 
 def _schemas(run: AgentRun) -> list[dict[str, Any]]:
@@ -237,6 +239,14 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
         except ValidationError as exc:
             content, status = f"invalid arguments for {name}: {_first_error(exc)}", "error"
         except ApprovalRequired as exc:
+            decided = run.policy(exc.action) if run.policy is not None else None
+            if decided is not None:
+                run.emit("approval", tool=name, digest=exc.digest, approved=decided, by="policy", action=exc.action)
+                if decided:
+                    run.ctx.approved.add(exc.digest)
+                    continue
+                content, status = f"the approval policy denies this request: {exc.message}", "denied"
+                break
             run.emit("approval_requested", tool=name, action=exc.action, digest=exc.digest, message=exc.message)
             answer = _interrupt(
                 run,

@@ -41,6 +41,7 @@ class Assignment:
     feedback: str = ""
     approved: set[str] = field(default_factory=lambda: set[str]())
     asker: TaskAsker | None = None
+    policy: Callable[[str], bool | None] | None = None
 
 
 def lead_and_helpers(task: Task) -> tuple[str, tuple[str, ...]]:
@@ -134,6 +135,7 @@ async def run_assignment(
             bind=not dry_run,
             pricing=pricing,
             asker=a.asker,
+            policy=a.policy,
         )
 
     async def delegate(agent: str, instructions: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from dacrew.agents.asker import TaskAsker
 from dacrew.agents.journal import Journal
 from dacrew.agents.specialist import Assignment, run_assignment
+from dacrew.config import ApprovalRule, policy_decision
 from dacrew.findings.events import EventLog
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.findings.redact import redact_obj
@@ -46,6 +47,7 @@ class Runtime:
     models: ModelSource
     spec: str = ""
     pricing: Any = None
+    approval_rules: list[ApprovalRule] = field(default_factory=list[ApprovalRule])
     observers: list[Callable[[dict[str, Any]], None]] = field(default_factory=list[Callable[[dict[str, Any]], None]])
     usage: Usage = field(default_factory=Usage)
     """The run's spending so far (all sessions): the budget is checked against it."""
@@ -68,6 +70,12 @@ class Runtime:
     def add_usage(self, usage: Usage) -> None:
         with self._lock:
             self.usage = self.usage + usage
+
+    def policy(self, action: str) -> bool | None:
+        """Headless runs decide approvals by the project's rules (None: stop and ask a person)."""
+        if not self.settings.headless:
+            return None
+        return policy_decision(self.approval_rules, action)
 
     def over_budget(self) -> bool:
         budget = self.settings.budget_usd
@@ -214,6 +222,7 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
             handoff=rt.store.handoff(task.dependencies),
             feedback=feedback,
             asker=asker,
+            policy=rt.policy if rt.approval_rules else None,
         )
         out = await run_assignment(
             assignment,
@@ -321,10 +330,14 @@ async def run_gate(rt: Runtime, phase: str, next_phase: str) -> dict[str, Any]:
     if sched.halted:
         return {"phase": phase, "approved": False}
     recorded = phase in _gate_events(rt)
-    if not recorded and phase not in rt.gate_answers:
-        rt.emit("gate", phase=phase, status="waiting")
-    answer = interrupt({"kind": "gate", "phase": phase, "text": f"Phase '{phase}' is done. Start '{next_phase}'?"})
-    approved = _is_yes(answer)
+    decided = rt.policy(f"gate:{phase}")
+    if decided is not None:
+        approved = decided
+    else:
+        if not recorded and phase not in rt.gate_answers:
+            rt.emit("gate", phase=phase, status="waiting")
+        answer = interrupt({"kind": "gate", "phase": phase, "text": f"Phase '{phase}' is done. Start '{next_phase}'?"})
+        approved = _is_yes(answer)
     if not recorded:
         rt.emit("gate", phase=phase, status="approved" if approved else "denied")
     if approved:
@@ -370,6 +383,7 @@ async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
         over_budget=rt.over_budget,
         status={t: s for t, s in final.items() if t in rt.plan.by_id},
         open_phases={p for p, ok in gates.items() if ok},
+        gate_policy=lambda phase: rt.policy(f"gate:{phase}"),
         batch_barrier=rt.batch_barrier,
     )
     for phase, ok in gates.items():

@@ -15,11 +15,14 @@ from dacrew.graph.executor import Runtime, execute_plan
 from dacrew.graph.state import ParentState
 
 
-def exit_code_for(outcomes: dict[str, dict[str, Any]], *, budget_stop: bool) -> tuple[str, int]:
+def exit_code_for(outcomes: dict[str, dict[str, Any]], *, budget_stop: bool, tasks: int) -> tuple[str, int]:
     if budget_stop:
         return "budget", 4
     if any(o.get("status") in ("failed", "skipped") for o in outcomes.values()):
         return "failed", 1
+    if len(outcomes) < tasks:
+        # Never report success for a plan whose tasks did not all end.
+        return "incomplete", 1
     return "completed", 0
 
 
@@ -43,7 +46,7 @@ def build_parent_graph(rt: Runtime, checkpointer: Any = None) -> Any:
     async def report(state: ParentState) -> ParentState:
         outcomes = state.get("outcomes", {})
         budget = bool(rt.scheduler and rt.scheduler.stopped_by_budget)
-        status, code = exit_code_for(outcomes, budget_stop=budget)
+        status, code = exit_code_for(outcomes, budget_stop=budget, tasks=len(rt.plan.tasks))
         return {"status": status, "exit_code": code}
 
     graph = StateGraph(ParentState)

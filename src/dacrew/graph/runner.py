@@ -66,6 +66,7 @@ def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, A
         models=models,
         spec=spec_path.read_text(encoding="utf-8") if spec_path.is_file() else "",
         pricing=config.pricing or None,
+        approval_rules=list(config.approvals),
         observers=observers,
     )
     rt.usage = _spent(rt)

@@ -42,6 +42,8 @@ class Scheduler:
     """Final statuses known at start (a resumed run); every task's status as the run goes on."""
     open_phases: set[str] = field(default_factory=set[str])
     """Phases whose gate a person already approved."""
+    gate_policy: Callable[[str], bool | None] = lambda phase: None
+    """Decides a phase's gate without a person (headless policy), or None."""
     batch_barrier: bool = False
     """Benchmarks only: admit new work only when nothing runs (each wave waits for its slowest task)."""
     running: set[str] = field(default_factory=set[str])
@@ -134,6 +136,25 @@ class Scheduler:
         self.open_phases.add(phase)
         self.pump()
 
+    def _decide_gates_by_policy(self) -> None:
+        # A gate the policy decides opens (or halts) the moment its phase is done, before anything
+        # could mistake the next phase for waiting on a person.
+        if not self.gates:
+            return
+        for phase in self._phase_order[:-1]:
+            if phase in self.open_phases or self.halted or not self._has_tasks(phase):
+                continue
+            if self.phase_state(phase) != "done":
+                return
+            decided = self.gate_policy(phase)
+            if decided is None:
+                return
+            if decided:
+                self.open_phases.add(phase)
+            else:
+                self.halt(f"the gate after '{phase}' was denied")
+                return
+
     def _task_state(self, task_id: str) -> str:
         if self.status.get(task_id) in FINAL:
             return "final"
@@ -158,6 +179,7 @@ class Scheduler:
 
     def pump(self) -> None:
         """Decide whatever can be decided now."""
+        self._decide_gates_by_policy()
         if not self.halted and self.over_budget():
             self.stopped_by_budget = True
             self.halt(BUDGET_REASON)
