@@ -106,7 +106,7 @@ class ModelPrice(BaseModel):
 class ApprovalRule(BaseModel):
     """One line of the headless approval policy: the first rule whose ``action`` glob matches decides.
 
-    Actions are what a guard names: ``dbt_build``, ``warehouse_execute:drop``, ``tableau_overwrite``,
+    Actions are what a guard names: ``dbt_build``, ``warehouse_execute:destructive``, ``tableau_overwrite``,
     ``orchestra_production_run``, ``gate:<phase>`` for phase gates.
     """
 

@@ -117,6 +117,11 @@ def test_every_task_completes_with_every_plan_check_run_and_passed(workdir: Path
     assert json.loads((run / "report.json").read_text(encoding="utf-8"))["status"] == "completed"
     assert (run / "report.html").is_file()
     assert not (EXAMPLE / "findings").exists(), "the example must run on a copy"
+    # Every tool call the recorded decisions make succeeds: no summary claims work a guard refused.
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    results = [(e["task"], e["tool"], e["status"]) for e in events if e["type"] == "tool_result"]
+    assert len(results) >= 60
+    assert [r for r in results if r[2] != "ok"] == []
 
 
 @pytest.mark.slow

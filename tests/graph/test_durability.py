@@ -244,3 +244,67 @@ def test_a_headless_policy_decides_approvals_and_gates_without_stopping(tmp_path
     assert "the approval policy denies this request: wipe prod" in journal
     decided = [e for e in events(tmp_path) if e["type"] == "approval"]
     assert [(e["by"], e["approved"]) for e in decided] == [("policy", False)]
+
+
+@pytest.mark.slow
+def test_one_run_at_a_time_per_project_and_ctrl_c_leaves_a_record(tmp_path: Path) -> None:
+    write_plan(tmp_path, [T("T001"), T("T002", ["T001"])])
+    cas = write_cassette(tmp_path / "c.jsonl", [complete("T001", delay=30), complete("T002")])
+    proc = _cli(tmp_path, "run", "tasks.md", "--model", f"replay:{cas}", "--headless", "--run-id", "busy")
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "findings" / "T001.md").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = runner.invoke(app, ["resume", "busy", "--project-dir", str(tmp_path), "--headless"])
+    assert second.exit_code == 2, second.output
+    assert "in progress in this project" in second.output
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 130, out
+    assert "dacrew resume busy" in out
+    status = json.loads(runner.invoke(app, ["status", "busy", "--project-dir", str(tmp_path), "--json"]).output)
+    assert status["state"] == "stopped"
+
+
+def test_small_mistakes_are_exit_2(tmp_path: Path) -> None:
+    write_plan(tmp_path, [T("T001")])
+    cas = write_cassette(
+        tmp_path / "c.jsonl", [turn("T001", [("request_input", {"question": "currency?"})]), complete("T001", step=1)]
+    )
+    args = ["--project-dir", str(tmp_path)]
+    assert (
+        runner.invoke(
+            app, ["run", str(tmp_path / "tasks.md"), *args, "--model", f"replay:{cas}", "--headless", "--run-id", "e1"]
+        ).exit_code
+        == 3
+    )
+    empty = runner.invoke(app, ["resume", "e1", *args, "--answer", ""])
+    assert empty.exit_code == 2
+    assert "empty answer" in empty.output
+    assert runner.invoke(app, ["resume", "e1", *args, "--answer", "EUR"]).exit_code == 0
+    # A finished run resumed again reports its result and writes nothing new.
+    before = (tmp_path / ".dacrew" / "runs" / "e1" / "events.jsonl").read_text()
+    again = runner.invoke(app, ["resume", "e1", *args])
+    assert again.exit_code == 0
+    assert (tmp_path / ".dacrew" / "runs" / "e1" / "events.jsonl").read_text() == before
+    # A dry run would replace the real run's findings: it asks for a working copy instead.
+    dry = runner.invoke(app, ["run", str(tmp_path / "tasks.md"), *args, "--dry-run"])
+    assert dry.exit_code == 2
+    assert "--workdir" in dry.output
+    bad_id = runner.invoke(
+        app, ["run", str(tmp_path / "tasks.md"), *args, "--model", f"replay:{cas}", "--run-id", "../x"]
+    )
+    assert bad_id.exit_code == 2
+    assert "invalid run id" in bad_id.output
+
+
+def test_a_workdir_is_a_fresh_copy_every_time(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    write_plan(project, [T("T001")])
+    work = tmp_path / "work"
+    first = runner.invoke(app, ["run", str(project), "--dry-run", "--workdir", str(work)])
+    assert first.exit_code == 0, first.output
+    (work / "leftover.sql").write_text("select 1")
+    second = runner.invoke(app, ["run", str(project), "--dry-run", "--workdir", str(work)])
+    assert second.exit_code == 0, second.output
+    assert not (work / "leftover.sql").exists()
+    assert not (project / "findings").exists()

@@ -20,7 +20,8 @@ SHARED = {"findings_read", "files_read", "files_write", "files_list"}
 def test_prompt_holds_real_tools(agent: str) -> None:
     spec = load_agent(agent)
     assert spec.name == agent
-    assert spec.permissions == ["read"]
+    # orchestra-expert dry-runs its pipeline's dbt steps locally (dbt_build needs write); the others read.
+    assert spec.permissions == (["read", "write"] if agent == "orchestra-expert" else ["read"])
     assert AGENTS[agent] | SHARED <= set(spec.tools)
     unknown = set(spec.tools) - set(load_all())
     assert not unknown, f"{agent} lists tools nobody registered: {sorted(unknown)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -38,8 +39,13 @@ def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Pa
     from dacrew.errors import UserError
 
     workdir = workdir.resolve()
-    if workdir.exists() and any(workdir.iterdir()) and not (workdir / ".dacrew").is_dir():
-        raise UserError("--workdir must be empty or a previous dacrew working copy", path=str(workdir))
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / ".dacrew").is_dir():
+            raise UserError("--workdir must be empty or a previous dacrew working copy", path=str(workdir))
+        if workdir == project or project.is_relative_to(workdir):
+            raise UserError("--workdir must not hold the project itself", path=str(workdir))
+        # A fresh copy every time: leftovers of an earlier run must not make this one pass.
+        shutil.rmtree(workdir)
     shutil.copytree(project, workdir, ignore=shutil.ignore_patterns(*IGNORED_ON_COPY), dirs_exist_ok=True)
     rel = plan.relative_to(project) if plan.is_relative_to(project) else None
     new_plan = workdir / rel if rel else plan
@@ -104,7 +110,9 @@ def run(
     max_parallel: int | None = typer.Option(
         None, "--max-parallel", min=1, max=64, help="Most [P] tasks at once (default: run.max_parallel, 4)."
     ),
-    gate: str | None = typer.Option(None, "--gate", help="'phases': stop for approval after each phase."),
+    gate: str | None = typer.Option(
+        None, "--gate", help="'phases': stop for approval after each phase; 'none': no gates (overrides dacrew.yml)."
+    ),
     run_id: str | None = typer.Option(None, "--run-id", help="Name the run (default: a new time-based id)."),
     report_json: Path | None = typer.Option(None, "--report-json", help="Also write the JSON report here."),
     junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report here."),
@@ -129,11 +137,12 @@ def run(
         typer.echo(str(w), err=True)
     config = load_config(project)
     _warn_about_paused_runs(project)
+    if dry_run and workdir is None:
+        _refuse_dry_run_over_real_findings(project)
     rid = run_id or new_run_id()
     if run_id is not None:
-        from dacrew.findings.store import check_task_id
-
-        check_task_id(run_id)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", run_id) or ".." in run_id:
+            raise UserError(f"invalid run id {run_id!r}: letters, digits, '_', '-' and '.' only")
         if rid in list_runs(project):
             raise UserError(f"run {rid} exists already: `dacrew resume {rid}` goes on with it")
     if model and model.startswith("replay:"):
@@ -155,6 +164,22 @@ def run(
         created=now_iso(),
     )
     _execute(settings, is_resume=False)
+
+
+def _refuse_dry_run_over_real_findings(project: Path) -> None:
+    """A dry run writes findings too; it must not replace the findings a real run left."""
+    from dacrew.errors import UserError
+    from dacrew.findings.store import FindingsStore
+    from dacrew.graph.state import list_runs, load_settings
+
+    runs = set(list_runs(project))
+    for finding in FindingsStore(project).all().values():
+        if finding.run_id in runs and not load_settings(project, finding.run_id).dry_run:
+            raise UserError(
+                f"findings/ holds the findings of run {finding.run_id}; a dry run would replace them: "
+                "add --workdir DIR to dry-run on a copy",
+                path=str(project),
+            )
 
 
 def _warn_about_paused_runs(project: Path) -> None:

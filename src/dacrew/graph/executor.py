@@ -64,8 +64,13 @@ class Runtime:
 
     def emit(self, type_: str, task: str | None = None, **fields: Any) -> None:
         event = self.events.emit(type_, task=task, **fields)
-        for observe in self.observers:
-            observe(event)
+        for observe in list(self.observers):
+            try:
+                observe(event)
+            except Exception:
+                # A display that fails (a closed pipe, a resized terminal) must not stop the run:
+                # the event log has the event; this observer is dropped.
+                self.observers.remove(observe)
 
     def add_usage(self, usage: Usage) -> None:
         with self._lock:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,10 +178,53 @@ def execute_run(
 ) -> RunResult:
     """Start (or resume) the run ``settings`` describes; returns how it ended. ``batch_barrier`` is
     for benchmarks: the same run with each wave waiting for its slowest task."""
+    with project_run_lock(settings.project):
+        return _execute_locked(settings, resume, is_resume, ask, observers or [], batch_barrier)
+
+
+@contextlib.contextmanager
+def project_run_lock(project: Path) -> Iterator[None]:
+    """One run at a time per project: two would share (and rewrite) the same findings."""
+    import fcntl
+
+    path = project / STATE_DIR / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
+            raise UserError(
+                f"{holder} is in progress in this project; wait for it (or stop it) before starting or resuming a run",
+                path=str(project),
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"dacrew process {os.getpid()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _execute_locked(
+    settings: RunSettings,
+    resume: dict[str, Any] | None,
+    is_resume: bool,
+    ask: Asker | None,
+    observers: list[Callable[[dict[str, Any]], None]],
+    batch_barrier: bool,
+) -> RunResult:
     from langgraph.types import Command
 
-    rt = prepare_runtime(settings, observers or [])
+    rt = prepare_runtime(settings, observers)
     rt.batch_barrier = batch_barrier
+    reopen = False
+    if is_resume:
+        finished = _finished(settings)
+        reopen = finished is not None and _reopen_after_budget(rt)
+        if finished is not None and not reopen:
+            rt.events.close()
+            return finished
     if not is_resume:
         save_settings(settings)
         rt.emit(
@@ -200,11 +244,17 @@ def execute_run(
         first = Command(resume=resume) if resume else None
         if resume:
             note_gate_answers(rt, last_pending(settings), resume)
-        if _reopen_after_budget(rt):
+        if reopen:  # a budget-stopped run that a raised budget re-opens starts its graph again
             first = {"run_id": settings.run_id}
     reset_async_clients()
     try:
         result = asyncio.run(_drive(rt, first, ask))
+    except KeyboardInterrupt:
+        rt.emit("run_stopped", run_id=settings.run_id, reason="interrupted (Ctrl-C)")
+        rt.events.close()
+        write_reports(settings, rt)
+        raise
+    try:
         if result.status == "paused":
             pending = [
                 {
@@ -229,6 +279,16 @@ def execute_run(
         rt.events.close()
     write_reports(settings, rt)
     return result
+
+
+def _finished(settings: RunSettings) -> RunResult | None:
+    """How a run ended, if it has (its last ``run_finished`` event after any resume)."""
+    for event in reversed(read_events(settings.run_dir)):
+        if event["type"] == "run_finished":
+            return RunResult(settings.run_id, str(event.get("status")), int(event.get("exit_code") or 0))
+        if event["type"] in ("run_resumed", "run_paused", "run_stopped", "run_started"):
+            return None
+    return None
 
 
 def note_gate_answers(rt: Runtime, pending: list[dict[str, Any]], answers: dict[str, Any]) -> None:
@@ -318,8 +378,12 @@ def resolve_answers(
         named = [q for q in questions if key_of(q) == task.strip()] if sep else []
         if named:
             target, value = named[0], text.strip()
+            if not value:
+                raise UserError(f"--answer {task.strip()}= has no text: an empty answer is not an answer")
         elif len(questions) == 1 and not (sep and _looks_like_task(task)):
             target, value = questions[0], raw.strip()
+            if not value:
+                raise UserError("--answer has no text: an empty answer is not an answer")
         elif sep and _looks_like_task(task):
             raise UserError(f"--answer {task.strip()}=…: {task.strip()} asks nothing (waiting: {waiting(questions)})")
         else:
@@ -350,11 +414,11 @@ def status_of(settings: RunSettings) -> dict[str, Any]:
     store = FindingsStore(settings.project)
     events = read_events(settings.run_dir)
     findings = {t: f for t, f in store.all().items() if f.run_id == settings.run_id}
-    last = next(
-        (e for e in reversed(events) if e.get("type") in ("run_finished", "run_paused", "run_started", "run_resumed")),
-        {},
+    kinds = ("run_finished", "run_paused", "run_stopped", "run_started", "run_resumed")
+    last = next((e for e in reversed(events) if e.get("type") in kinds), {})
+    state = {"run_finished": "finished", "run_paused": "paused", "run_stopped": "stopped"}.get(
+        str(last.get("type")), "running, or killed (resume goes on)"
     )
-    state = {"run_finished": "finished", "run_paused": "paused"}.get(str(last.get("type")), "running or stopped")
     tasks = []
     from dacrew.graph.plan_parse import parse_plan_file
 

@@ -91,7 +91,7 @@ class Scheduler:
         task = self._tasks[task_id]
         if status == "failed":
             for dep in self._transitive(task_id):
-                self._decide(dep, Verdict("skip", f"skipped: {task_id} failed"))
+                self._decide(dep, Verdict("skip", f"{task_id} failed"))
             if not task.parallel:
                 self.halt(f"{task_id} failed and runs alone (not [P]): no new work is dispatched")
         elif status == "needs_input":
