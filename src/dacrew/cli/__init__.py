@@ -40,6 +40,7 @@ class _Root(TyperGroup):
 
 
 app = typer.Typer(
+    rich_markup_mode=None,
     cls=_Root,
     name="dacrew",
     help="A crew of AI specialists that delivers an analytics feature from a task plan (tasks.md).",

@@ -8,7 +8,9 @@ import typer
 
 from dacrew.errors import UserError
 
-app = typer.Typer(help="Validate a task plan (tasks.md) and preview its schedule.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None, help="Validate a task plan (tasks.md) and preview its schedule.", no_args_is_help=True
+)
 
 
 def _compile(plan: Path, strict: bool):

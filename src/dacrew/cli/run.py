@@ -91,7 +91,9 @@ def _finish(result: Any, settings: Any) -> None:
 
 
 def run(
-    target: Path = typer.Argument(..., help="A plan file (tasks.md), or a folder holding dacrew.yml and tasks.md."),
+    target: Path = typer.Argument(
+        ..., metavar="TARGET", help="A plan file (tasks.md), or a folder holding dacrew.yml and tasks.md."
+    ),
     project_dir: Path | None = typer.Option(
         None, "--project-dir", help="The project folder (default: TARGET if a folder, else the current folder)."
     ),
@@ -234,7 +236,7 @@ def _board(settings: Any, *, replay: bool) -> tuple[list[Any], Any]:
 
 
 def resume(
-    run_id: str = typer.Argument(..., help="The run to go on with (see `dacrew status`)."),
+    run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run to go on with (see `dacrew status`)."),
     project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
     headless: bool | None = typer.Option(
         None, "--headless/--interactive", help="Never prompt (default: as the run was started)."
@@ -262,7 +264,7 @@ def resume(
 
 
 def status(
-    run_id: str | None = typer.Argument(None, help="The run (default: the latest)."),
+    run_id: str | None = typer.Argument(None, metavar="[RUN_ID]", help="The run (default: the latest)."),
     project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

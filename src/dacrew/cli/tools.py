@@ -8,7 +8,11 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(help="List the specialists' tools, or call one directly (no model involved).", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="List the specialists' tools, or call one directly (no model involved).",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
