@@ -149,3 +149,21 @@ def test_in_a_terminal_the_run_asks_and_goes_on(tmp_path: Path) -> None:
     assert (result.status, result.exit_code) == ("completed", 0)
     assert asked == ["Daily or hourly?"]
     assert [e["answer"] for e in events(tmp_path) if e["type"] == "answer"] == ["daily"]
+
+
+def test_checks_that_need_a_dbt_project_are_a_configuration_error_before_any_work(tmp_path: Path) -> None:
+    write_plan(tmp_path, [T("T001", checks=["dbt: build --select staging"])])
+    cas = write_cassette(tmp_path / "c.jsonl", [complete("T001")])
+    result = runner.invoke(
+        app, ["run", str(tmp_path / "tasks.md"), "--project-dir", str(tmp_path), "--model", f"replay:{cas}"]
+    )
+    assert result.exit_code == 2
+    assert "no dbt_project.yml" in result.output
+    assert not (tmp_path / "findings").exists()
+
+
+def test_an_unknown_provider_is_one_short_line(tmp_path: Path) -> None:
+    write_plan(tmp_path, [T("T001")])
+    result = runner.invoke(app, ["run", str(tmp_path / "tasks.md"), "--project-dir", str(tmp_path), "--model", "foo"])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1, result.output

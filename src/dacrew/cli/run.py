@@ -71,20 +71,17 @@ def _asker(board: Any) -> Any:
 
 
 def _finish(result: Any, settings: Any) -> None:
-    run_dir = settings.run_dir
+    """After the board's summary: what to do next (a paused run), and where the report is."""
     if result.status == "paused":
-        typer.echo(f"run {result.run_id} is waiting for input:", err=True)
         for p in result.pending:
             who = p.get("task") or p.get("phase")
             text = p.get("question") or p.get("message") or p.get("text")
-            typer.echo(f"  {who} [{p.get('kind')}]: {text}", err=True)
+            typer.echo(f"  waiting: {who} [{p.get('kind')}]: {text}", err=True)
         typer.echo(
             f"answer with: dacrew resume {result.run_id} --answer [TASK=]TEXT | --approve [TASK] | --deny [TASK]",
             err=True,
         )
-    else:
-        typer.echo(f"run {result.run_id} {result.status} (exit {result.exit_code})", err=True)
-    report = run_dir / "report.html"
+    report = settings.run_dir / "report.html"
     if report.is_file():
         typer.echo(f"report: {report}", err=True)
     raise typer.Exit(result.exit_code)

@@ -58,6 +58,7 @@ def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, A
 
         load_all()
         _check_models(plan, models, settings.project)
+        _check_dbt_project(plan, config, settings.project)
     store = FindingsStore(settings.project)
     rt = Runtime(
         settings=settings,
@@ -89,6 +90,19 @@ def _check_models(plan: TaskPlan, models: ModelSource, project: Path) -> None:
         name = models.model_name(spec.name, spec.model)
         if not name.startswith("replay:"):
             models.live_model(name)
+
+
+def _check_dbt_project(plan: TaskPlan, config: Any, project: Path) -> None:
+    """dbt and sql checks need the dbt project (the warehouse comes from its profile): a missing one is
+    a configuration problem to report now, not a task to fail later."""
+    needs = [t.id for t in plan.tasks if any(c.kind in ("dbt", "sql") for c in t.checks)]
+    dbt_dir = project / (config.dbt.project_dir or ".")
+    if needs and not (dbt_dir / "dbt_project.yml").is_file():
+        raise UserError(
+            f"{', '.join(needs[:3])}{'…' if len(needs) > 3 else ''} run dbt or sql checks, but there is no "
+            f"dbt_project.yml in {dbt_dir} (set dbt.project_dir in dacrew.yml)",
+            path=str(project),
+        )
 
 
 def _spent(rt: Runtime) -> Usage:

@@ -254,7 +254,8 @@ def _init_live(model_name: str) -> BaseChatModel:
     try:
         inner = init_chat_model(model_name, **kwargs)
     except (ValueError, ImportError) as exc:
-        raise UserError(f"cannot use model {model_name!r}: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"cannot use model {model_name!r}: {first.split('. ')[0].rstrip('.')}") from None
     return LimitedChatModel(inner=inner, model_name=model_name)
 
 
