@@ -281,7 +281,9 @@ def status(
         typer.echo(dump(info))
         return
     typer.echo(f"run {info['run_id']}: {info['status']} · plan {info['plan']}")
+    widths = [max((len(str(t[k])) for t in info["tasks"]), default=0) for k in ("task", "status", "owner")]
     for t in info["tasks"]:
-        typer.echo(f"  {t['task']:<8} {t['status']:<12} {t['owner']:<28} attempt {t['attempt']}")
+        cells = [str(t[k]).ljust(w) for k, w in zip(("task", "status", "owner"), widths, strict=True)]
+        typer.echo(f"  {'  '.join(cells)}  attempt {t['attempt']}")
     for p in info["pending"]:
         typer.echo(f"  waiting: {p.get('task')} [{p.get('kind')}] {p.get('text')}")
