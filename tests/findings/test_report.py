@@ -509,3 +509,48 @@ def test_gates_are_reported() -> None:
     report = build_report(plan(), log, {})
     assert report.gates == {"Phase 1: Setup": "approved"}
     assert "gate after Phase 1: Setup: approved" in " ".join(page_of(render_html(report, plan())).text)
+
+
+def test_refused_tool_calls_show_in_the_report_even_when_the_task_completed() -> None:
+    from dacrew.findings.report import build_report
+    from dacrew.graph.plan_parse import parse_plan
+
+    plan = parse_plan(
+        "# Data Analytics Tasks: X\n\n## Setup & Configuration Tasks\n\n### T001: One\n**Owner**: dbt-expert\n"
+        "**Dependencies**: None\n**Files**: `a/`\n**Description**: d\n- x\n**Acceptance**: ok\n"
+    )
+    events = [
+        {"ts": "2026-11-28T10:00:00.000+00:00", "type": "task_started", "task": "T001", "attempt": 1},
+        {
+            "ts": "2026-11-28T10:00:01.000+00:00",
+            "type": "tool_call",
+            "task": "T001",
+            "agent": "dbt-expert",
+            "tool": "warehouse_execute",
+        },
+        {
+            "ts": "2026-11-28T10:00:02.000+00:00",
+            "type": "tool_result",
+            "task": "T001",
+            "agent": "dbt-expert",
+            "tool": "warehouse_execute",
+            "status": "refused",
+        },
+        {
+            "ts": "2026-11-28T10:00:03.000+00:00",
+            "type": "tool_result",
+            "task": "T001",
+            "agent": "dbt-expert",
+            "tool": "files_write",
+            "status": "ok",
+        },
+        {
+            "ts": "2026-11-28T10:00:04.000+00:00",
+            "type": "task_finished",
+            "task": "T001",
+            "status": "completed",
+            "attempt": 1,
+        },
+    ]
+    report = build_report(plan, events, {})
+    assert report.tasks[0].tool_problems == ["warehouse_execute: refused"]

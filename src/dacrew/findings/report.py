@@ -96,6 +96,8 @@ class TaskReport(BaseModel):
     question: str = ""
     """The open question when the task waits for input."""
     spans: list[Span] = Field(default_factory=list[Span])
+    tool_problems: list[str] = Field(default_factory=list[str])
+    """Tool calls that were refused, denied or failed — visible even when the task completed."""
 
 
 class AgentReport(BaseModel):
@@ -185,6 +187,7 @@ def _task_report(task_id: str, plan: TaskPlan, tally: TaskTally | None, finding:
         error=error,
         question=t.question or (t.approval if status == "needs_input" else ""),
         spans=[s.model_copy() for s in t.spans],
+        tool_problems=list(t.tool_problems),
     )
 
 

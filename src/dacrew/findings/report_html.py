@@ -508,6 +508,7 @@ def _checks(task: TaskReport) -> str:
             )
         else:
             items.append(f'<li class="{"pass" if check.passed else "fail"}">{label}</li>')
+    items += [f'<li class="fail">⚠ {_e(problem)}</li>' for problem in task.tool_problems]
     return f'<ul class="checks">{"".join(items)}</ul>' if items else '<span class="muted">—</span>'
 
 

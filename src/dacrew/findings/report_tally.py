@@ -94,6 +94,8 @@ class TaskTally:
     activity: str = ""
     """The tool in use, or ``thinking`` while a model call is out."""
     spans: list[Span] = field(default_factory=list[Span])
+    tool_problems: list[str] = field(default_factory=list[str])
+    """Tool calls that did not succeed (``warehouse_execute: refused``), in order."""
 
     @property
     def usage(self) -> Usage:
@@ -238,7 +240,11 @@ def _tool_call(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
 
 def _tool_result(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     if e.get("task"):
-        run.task(_text(e.get("task"))).activity = ""
+        t = run.task(_text(e.get("task")))
+        t.activity = ""
+        status = _text(e.get("status"))
+        if status and status != "ok":
+            t.tool_problems.append(f"{_text(e.get('tool'))}: {status}")
 
 
 def _question(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
