@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 
-from dacrew.models.replay import bind_tools_as_kwargs, step_of
+from dacrew.models.replay import OfflineChatModel, step_of
 
 COMPLETE_TASK = "complete_task"
 
 
-class DryRunChatModel(BaseChatModel):
+class DryRunChatModel(OfflineChatModel):
     """Answers every request with ``complete_task`` and a summary that says it was a dry run."""
 
     task_id: str
@@ -26,15 +22,6 @@ class DryRunChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "dacrew-dry-run"
-
-    def bind_tools(  # pyright: ignore[reportIncompatibleMethodOverride]
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return bind_tools_as_kwargs(self, tools, **kwargs)
 
     def _generate(
         self,

@@ -61,14 +61,21 @@ def step_of(messages: Sequence[BaseMessage]) -> int:
     return sum(1 for m in messages if isinstance(m, AIMessage))
 
 
-def bind_tools_as_kwargs(
-    model: BaseChatModel, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
-) -> Runnable[LanguageModelInput, AIMessage]:
-    """``bind_tools`` for offline models: the tools ride along as the ``tools`` keyword of each call."""
-    return model.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+class OfflineChatModel(BaseChatModel):
+    """Base of the models that answer without a provider (replay, dry run, scripted tests): the tools
+    ride along as the ``tools`` keyword of each call, where request digests can see them."""
+
+    def bind_tools(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
 
-class ReplayChatModel(BaseChatModel):
+class ReplayChatModel(OfflineChatModel):
     """Answers each request with the cassette's turn for (task, attempt, step)."""
 
     cassette: Cassette
@@ -86,15 +93,6 @@ class ReplayChatModel(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"cassette": self.cassette.path, "task": self.task, "attempt": self.attempt}
-
-    def bind_tools(  # pyright: ignore[reportIncompatibleMethodOverride]
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return bind_tools_as_kwargs(self, tools, **kwargs)
 
     def _turn(self, messages: list[BaseMessage], tools: Sequence[Any]) -> ModelTurn:
         step = step_of(messages)

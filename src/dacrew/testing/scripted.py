@@ -20,14 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from pydantic import Field, PrivateAttr
 
-from dacrew.models.replay import bind_tools_as_kwargs
+from dacrew.models.replay import OfflineChatModel
 
 _IDS = itertools.count(1)
 
@@ -45,7 +42,7 @@ def ai(text: str) -> AIMessage:
 Step = AIMessage | Sequence[ToolCall | AIMessage] | Callable[[list[BaseMessage]], Any]
 
 
-class ScriptedChatModel(BaseChatModel):
+class ScriptedChatModel(OfflineChatModel):
     """Returns the scripted steps in order; see the module docstring."""
 
     steps: list[Any] = Field(default_factory=list[Any])
@@ -83,15 +80,6 @@ class ScriptedChatModel(BaseChatModel):
         left = self.remaining
         if left:
             raise AssertionError(f"ScriptedChatModel: {left} of {len(self.steps)} steps were never used")
-
-    def bind_tools(  # pyright: ignore[reportIncompatibleMethodOverride]
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return bind_tools_as_kwargs(self, tools, **kwargs)
 
     def _generate(
         self,
