@@ -11,11 +11,11 @@ question gets the next answer, whatever the code path replays.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
+from dacrew.agents.journal import append_line
 from dacrew.findings.redact import redact_obj
 
 
@@ -61,12 +61,6 @@ class TaskAsker:
         return answer
 
     def _record(self, key: str, answer: Any) -> None:
-        line = (json.dumps({"key": key, "answer": redact_obj(answer)}, default=str) + "\n").encode("utf-8")
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+            append_line(self.path, {"key": key, "answer": redact_obj(answer)})
             self._answers[key] = answer

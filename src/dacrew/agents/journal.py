@@ -58,18 +58,19 @@ class Journal:
             total = total + usage_from_message(message, str(entry.get("model", "")), pricing)
         return total
 
-    @property
-    def replayed(self) -> int:
-        return len(self._models) + len(self._tools)
-
     def _append(self, entry: dict[str, Any], index: dict[str, dict[str, Any]]) -> None:
         entry = redact_obj(entry)
-        line = (json.dumps(entry, default=str) + "\n").encode("utf-8")
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+            append_line(self.path, entry)
             index[str(entry["key"])] = entry
+
+
+def append_line(path: Path, entry: dict[str, Any]) -> None:
+    """Append one JSON line with a single ``write`` to an ``O_APPEND`` file: whole or not at all."""
+    line = (json.dumps(entry, default=str) + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)

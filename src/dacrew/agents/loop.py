@@ -28,7 +28,7 @@ from dacrew.agents.completion import (
     tool_schema,
 )
 from dacrew.agents.journal import Journal
-from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused, ToolError, UserError
+from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
@@ -270,9 +270,7 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
             content, status = f"a person denied this request: {exc.message}", "denied"
         except GuardRefused as exc:
             content, status = f"refused by the safety guard: {exc.message}", "refused"
-        except (ToolError, UserError) as exc:
-            content, status = f"error: {exc}", "error"
-        except DacrewError as exc:
+        except DacrewError as exc:  # ToolError, a config problem (UserError): the model reads it
             content, status = f"error: {exc}", "error"
         except Exception as exc:  # a client library's own error: the model can often act on it
             if _is_interrupt(exc):

@@ -72,6 +72,17 @@ class Runtime:
                 # the event log has the event; this observer is dropped.
                 self.observers.remove(observe)
 
+    def task_finished(self, finding: Finding, error: str = "") -> None:
+        """The ``task_finished`` event of a task whose final (or waiting) status its finding holds."""
+        self.emit(
+            "task_finished",
+            task=finding.task,
+            status=finding.status,
+            attempt=finding.attempt,
+            usage=finding.usage.model_dump(),
+            error=error,
+        )
+
     def add_usage(self, usage: Usage) -> None:
         with self._lock:
             self.usage = self.usage + usage
@@ -126,14 +137,7 @@ async def run_plan_task(rt: Runtime, task_id: str) -> dict[str, Any]:
             run_id=rt.run_id,
             summary=verdict.reason,
         )
-        rt.emit(
-            "task_finished",
-            task=task_id,
-            status="skipped",
-            attempt=finding.attempt,
-            usage=Usage().model_dump(),
-            error=verdict.reason,
-        )
+        rt.task_finished(finding, verdict.reason)
         return _outcome(finding)
     status = "failed"
     try:
@@ -149,26 +153,12 @@ async def run_plan_task(rt: Runtime, task_id: str) -> dict[str, Any]:
         if isinstance(exc, GraphBubbleUp):
             status = "needs_input"
             f = rt.store.update(task_id, status="needs_input")
-            rt.emit(
-                "task_finished",
-                task=task_id,
-                status="needs_input",
-                attempt=f.attempt,
-                usage=f.usage.model_dump(),
-                error="",
-            )
+            rt.task_finished(f)
             raise
         if isinstance(exc, Exception):
             error = f"{type(exc).__name__}: {exc}"
             f = rt.store.finish(task_id, "failed", summary=f"The task crashed: {error}", run_id=rt.run_id)
-            rt.emit(
-                "task_finished",
-                task=task_id,
-                status="failed",
-                attempt=f.attempt,
-                usage=f.usage.model_dump(),
-                error=error,
-            )
+            rt.task_finished(f, error)
             return _outcome(f)
         raise
     finally:
@@ -200,9 +190,7 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
             task.id, title=task.title, owner=" + ".join(task.owners), depends_on=task.dependencies, run_id=rt.run_id
         )
         f = rt.store.finish(task.id, "failed", summary=error)
-        rt.emit(
-            "task_finished", task=task.id, status="failed", attempt=f.attempt, usage=Usage().model_dump(), error=error
-        )
+        rt.task_finished(f, error)
         return f
     asker = TaskAsker(rt.settings.run_dir / "journal" / f"{task.id}.answers.jsonl", task.id)
     asker.prime()
@@ -244,14 +232,7 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
             f = rt.store.finish(
                 task.id, "failed", summary=f"The agent did not complete the task: {out.error}", usage=usage
             )
-            rt.emit(
-                "task_finished",
-                task=task.id,
-                status="failed",
-                attempt=attempt,
-                usage=usage.model_dump(),
-                error=out.error,
-            )
+            rt.task_finished(f, out.error)
             return f
         r = out.result
         sections = {
@@ -281,22 +262,13 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
                 rt.emit("check", task=task.id, kind=c.kind, argument=c.argument, passed=c.passed, output=c.output)
         if all(c.passed for c in checks):
             f = rt.store.finish(task.id, "completed", checks=checks)
-            rt.emit(
-                "task_finished", task=task.id, status="completed", attempt=attempt, usage=usage.model_dump(), error=""
-            )
+            rt.task_finished(f)
             return f
         failed = [c for c in checks if not c.passed]
         if attempt >= MAX_ATTEMPTS:
             evidence = "; ".join(f"{c.kind}: {c.argument} → {c.output}" for c in failed)
             f = rt.store.finish(task.id, "failed", checks=checks)
-            rt.emit(
-                "task_finished",
-                task=task.id,
-                status="failed",
-                attempt=attempt,
-                usage=usage.model_dump(),
-                error=f"checks failed: {evidence}",
-            )
+            rt.task_finished(f, f"checks failed: {evidence}")
             return f
         rt.store.update(task.id, checks=checks)
         feedback = _failure_feedback(checks)

@@ -24,7 +24,7 @@ from dacrew.findings.store import FindingsStore
 from dacrew.graph.executor import Runtime
 from dacrew.graph.parent import build_parent_graph
 from dacrew.graph.plan_model import TaskPlan
-from dacrew.graph.scheduler import BUDGET_REASON
+from dacrew.graph.scheduler import BUDGET_REASON, FINAL
 from dacrew.graph.state import STATE_DIR, RunSettings, save_settings
 from dacrew.models.resolve import ModelSource, reset_async_clients
 
@@ -71,7 +71,7 @@ def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, A
         approval_rules=list(config.approvals),
         observers=observers,
     )
-    rt.usage = _spent(rt)
+    rt.usage = _run_usage(rt, final_only=True)
     return rt
 
 
@@ -103,15 +103,6 @@ def _check_dbt_project(plan: TaskPlan, config: Any, project: Path) -> None:
             f"dbt_project.yml in {dbt_dir} (set dbt.project_dir in dacrew.yml)",
             path=str(project),
         )
-
-
-def _spent(rt: Runtime) -> Usage:
-    """The run's spending in earlier sessions: its finished tasks' usage."""
-    total = Usage()
-    for finding in rt.store.all().values():
-        if finding.run_id == rt.run_id and finding.status in ("completed", "failed", "skipped"):
-            total = total + finding.usage
-    return total
 
 
 def pending_interrupts(out: dict[str, Any]) -> list[dict[str, Any]]:
@@ -334,11 +325,12 @@ def last_pending(settings: RunSettings) -> list[dict[str, Any]]:
     return []
 
 
-def _run_usage(rt: Runtime) -> Usage:
-    """The whole run's usage (across resumes), from its findings."""
+def _run_usage(rt: Runtime, *, final_only: bool = False) -> Usage:
+    """The run's usage across sessions, from its findings (``final_only``: finished tasks only — what
+    earlier sessions spent, before this one adds its own)."""
     total = Usage()
     for finding in rt.store.all().values():
-        if finding.run_id == rt.run_id:
+        if finding.run_id == rt.run_id and (not final_only or finding.status in FINAL):
             total = total + finding.usage
     return total
 
