@@ -62,7 +62,7 @@ def interleaved(tool_root: Path, cli_root: Path, repeat: int) -> tuple[list[floa
     """A first toolset build (parse included), then ``repeat`` rounds of one toolset build and one CLI
     build each, interleaved so that both see the same machine load."""
     from dacrew.tools.base import ToolContext
-    from dacrew.tools.dbt import RunArgs, dbt_build
+    from dacrew.tools.dbt.toolset import RunArgs, dbt_build
 
     ctx = ToolContext(project_dir=tool_root)
     start = time.perf_counter()

@@ -11,10 +11,10 @@ import json
 import random
 import time
 
-from dacrew.graph.plan_model import SPECIALISTS
-from dacrew.graph.plan_parse import parse_plan
-from dacrew.graph.plan_schedule import critical_path, simulate
-from dacrew.graph.plan_validate import validate
+from dacrew.plan.model import SPECIALISTS
+from dacrew.plan.parse import parse_plan
+from dacrew.plan.schedule import critical_path, simulate
+from dacrew.plan.validate import validate
 
 PHASES = ("Setup & Configuration", "Data Foundation", "Business Logic", "Integration & Testing", "Deployment")
 

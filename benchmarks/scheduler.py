@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from dacrew.findings.events import read_events
-from dacrew.graph.plan_parse import parse_plan_file
-from dacrew.graph.plan_schedule import critical_path, lower_bound, simulate, simulate_batches
 from dacrew.graph.runner import execute_run
 from dacrew.graph.state import RunSettings, new_run_id
+from dacrew.plan.model import TaskPlan
+from dacrew.plan.parse import parse_plan_file
+from dacrew.plan.schedule import admit, critical_path, lower_bound, simulate, topological_order
 
 MAX_PARALLEL = 4
 
@@ -76,7 +77,26 @@ def cassette(task_ids: list[str], durations: dict[str, float], path: Path) -> No
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
 
 
-def run_once(work: Path, *, batch_barrier: bool) -> tuple[float, float]:
+def batch_barrier(plan: TaskPlan, ready: list[str], running: set[str], max_parallel: int) -> list[str]:
+    """The baseline policy: admit new work only when nothing runs (each wave waits for its slowest task)."""
+    return [] if running else admit(plan, ready, running, max_parallel)
+
+
+def simulate_batches(plan: TaskPlan, durations: dict[str, float], max_parallel: int) -> float:
+    """The makespan of the batch-barrier policy with zero overhead: each batch waits for its slowest task
+    before the next is admitted by the same rule."""
+    done: set[str] = set()
+    now = 0.0
+    topological_order(plan)  # raises on a cycle
+    while len(done) < len(plan.tasks):
+        ready = [t.id for t in plan.tasks if t.id not in done and all(d in done for d in t.dependencies)]
+        batch = admit(plan, ready, (), max_parallel)
+        now += max(durations.get(t, 1.0) for t in batch)
+        done.update(batch)
+    return now
+
+
+def run_once(work: Path, *, barrier: bool) -> tuple[float, float]:
     """One real run of the plan in ``work``: (makespan from the first start to the last finish, wall)."""
     settings = RunSettings(
         run_id=new_run_id(),
@@ -87,7 +107,7 @@ def run_once(work: Path, *, batch_barrier: bool) -> tuple[float, float]:
         max_parallel=MAX_PARALLEL,
     )
     t0 = time.perf_counter()
-    result = execute_run(settings, batch_barrier=batch_barrier)
+    result = execute_run(settings, admission=batch_barrier if barrier else admit)
     wall = time.perf_counter() - t0
     assert result.exit_code == 0, result
     evs = read_events(settings.run_dir)
@@ -104,10 +124,10 @@ def measure(name: str, plan_text: str, seed: int, low: float, high: float) -> di
         rng = random.Random(seed)
         durations = {t.id: round(rng.uniform(low, high), 3) for t in plan.tasks}
         cassette([t.id for t in plan.tasks], durations, work / "c.jsonl")
-        measured, wall = run_once(work, batch_barrier=False)
-        batch_measured, _ = run_once(work, batch_barrier=True)
+        measured, wall = run_once(work, barrier=False)
+        batch_measured, _ = run_once(work, barrier=True)
         ideal = simulate(plan, durations, MAX_PARALLEL).makespan
-        batch = simulate_batches(plan, durations, MAX_PARALLEL).makespan
+        batch = simulate_batches(plan, durations, MAX_PARALLEL)
         n = len(plan.tasks)
         return {
             "plan": name,

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from dacrew.cli import app
 from dacrew.findings.store import FindingsStore
-from dacrew.graph.plan_parse import parse_plan_file
+from dacrew.plan.parse import parse_plan_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "customer_ltv"

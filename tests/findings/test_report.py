@@ -14,9 +14,10 @@ import pytest
 
 from dacrew.findings.events import EventLog, read_events
 from dacrew.findings.format import CheckResult, Finding, Usage
-from dacrew.findings.report import RunReport, RunTally, build_report, junit_xml, write_html, write_json, write_junit
-from dacrew.findings.report_html import render_html
-from dacrew.graph.plan_model import Phase, Task, TaskPlan
+from dacrew.plan.model import Phase, Task, TaskPlan
+from dacrew.report.html import render_html, write_html
+from dacrew.report.junit import junit_xml, write_junit
+from dacrew.report.model import RunReport, RunTally, build_report, write_json
 
 BASE = datetime(2026, 11, 28, 13, 4, 0, tzinfo=UTC)
 
@@ -512,8 +513,8 @@ def test_gates_are_reported() -> None:
 
 
 def test_refused_tool_calls_show_in_the_report_even_when_the_task_completed() -> None:
-    from dacrew.findings.report import build_report
-    from dacrew.graph.plan_parse import parse_plan
+    from dacrew.plan.parse import parse_plan
+    from dacrew.report.model import build_report
 
     plan = parse_plan(
         "# Data Analytics Tasks: X\n\n## Setup & Configuration Tasks\n\n### T001: One\n**Owner**: dbt-expert\n"

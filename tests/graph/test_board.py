@@ -10,8 +10,8 @@ from typing import Any
 
 from rich.console import Console
 
-from dacrew.graph.board import Board
-from dacrew.graph.plan_model import Phase, Task, TaskPlan
+from dacrew.plan.model import Phase, Task, TaskPlan
+from dacrew.report.board import Board
 
 BASE = datetime(2026, 11, 28, 13, 4, 0, tzinfo=UTC)
 SETUP, FOUNDATION = "Phase 1: Setup", "Phase 2: Data Foundation"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dacrew.graph.plan_model import Task, TaskPlan
+from dacrew.plan.model import Task, TaskPlan
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "customer_ltv" / "tasks.md"
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from dacrew.cli import app
 from dacrew.errors import UserError
-from dacrew.graph.plan_validate import compile_plan
+from dacrew.plan.validate import compile_plan
 
 
 def _task(tid: str, *, owner: str = "dbt-expert", deps: str = "None", title: str = "Work", accept: bool = True) -> str:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dacrew.errors import UserError
-from dacrew.graph.plan_parse import parse_plan
-from dacrew.graph.plan_schedule import simulate
-from dacrew.graph.plan_validate import compile_plan, validate
+from dacrew.plan.parse import parse_plan
+from dacrew.plan.schedule import simulate
+from dacrew.plan.validate import compile_plan, validate
 
 from .conftest import EXAMPLE
 

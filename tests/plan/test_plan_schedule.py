@@ -7,21 +7,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dacrew.errors import UserError
-from dacrew.graph.plan_model import TaskPlan
-from dacrew.graph.plan_parse import parse_plan
-from dacrew.graph.plan_schedule import (
+from dacrew.plan.globs import files_overlap
+from dacrew.plan.model import TaskPlan, task_sort_key
+from dacrew.plan.parse import parse_plan
+from dacrew.plan.schedule import (
     admit,
     critical_path,
     dependents,
-    files_overlap,
     lower_bound,
     simulate,
-    simulate_batches,
-    task_sort_key,
     topological_order,
     with_phase_barriers,
 )
-from dacrew.graph.plan_validate import MAX_OVERLAP_WARNINGS, validate
+from dacrew.plan.validate import MAX_OVERLAP_WARNINGS, validate
 
 from .conftest import make_plan, template_text
 
@@ -101,9 +99,6 @@ def test_dispatch_on_completion_beats_batches() -> None:
     assert sim.start["F"] == pytest.approx(2.5)
     assert sim.makespan == pytest.approx(4.0)
     assert sim.makespan == pytest.approx(lower_bound(plan, durations))
-    batches = simulate_batches(plan, durations)
-    assert batches.start["E"] == pytest.approx(3.5)
-    assert batches.makespan == pytest.approx(5.8)
     assert critical_path(plan, durations) == (["A", "D", "G"], pytest.approx(4.0))
 
 

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from dacrew.cli import app
 from dacrew.errors import UserError
-from dacrew.graph.plan_model import TaskPlan
-from dacrew.graph.plan_parse import parse_plan
-from dacrew.graph.plan_validate import compile_plan
+from dacrew.plan.model import TaskPlan
+from dacrew.plan.parse import parse_plan
+from dacrew.plan.validate import compile_plan
 
 from .conftest import template_text
 

@@ -10,7 +10,7 @@ from textwrap import dedent
 import pytest
 
 from dacrew.tools.base import ToolContext
-from dacrew.tools.dbt import DbtResult, RunArgs, dbt_build
+from dacrew.tools.dbt.toolset import DbtResult, RunArgs, dbt_build
 
 CUSTOMERS = "id,first_name,last_name\n1,Ada,Lovelace\n2,Alan,Turing\n3,Grace,Hopper\n4,Edsger,Dijkstra\n"
 ORDERS = (

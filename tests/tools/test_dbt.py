@@ -12,7 +12,9 @@ import pytest
 
 from dacrew.errors import ApprovalRequired, GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
-from dacrew.tools.dbt import (
+from dacrew.tools.dbt.manifest import ManifestArgs, dbt_manifest
+from dacrew.tools.dbt.selection import validate_selector
+from dacrew.tools.dbt.toolset import (
     DbtResult,
     LsArgs,
     RunArgs,
@@ -30,9 +32,7 @@ from dacrew.tools.dbt import (
     dbt_source_freshness,
     dbt_test,
 )
-from dacrew.tools.dbt_select import validate_selector
-from dacrew.tools.manifest import ManifestArgs, dbt_manifest
-from dacrew.tools.warehouse import QueryArgs, warehouse_query
+from dacrew.tools.warehouse.toolset import QueryArgs, warehouse_query
 
 
 def test_build_returns_one_result_per_node(shop_build: tuple[Path, DbtResult]) -> None:
@@ -381,8 +381,8 @@ def test_building_needs_the_write_permission(shop_ctx: ToolContext) -> None:
 def test_dbt_runs_duckdb_without_file_access(attack_dir: Path) -> None:
     """Defence in depth: with the dbt guard bypassed (dbt invoked directly), a model cannot read a
     file on the embedded warehouse; seeds still load from the seed folder."""
-    from dacrew.tools.dbt_invoke import invoke
-    from dacrew.tools.dbt_profiles import locate
+    from dacrew.tools.dbt.runner import invoke
+    from dacrew.tools.profiles import locate
 
     (attack_dir / "models" / "leak.sql").write_text("select content from read_text('.env')\n")
     loc = locate(ToolContext(project_dir=attack_dir))
@@ -407,6 +407,6 @@ def test_dbt_runs_duckdb_without_file_access(attack_dir: Path) -> None:
     ],
 )
 def test_production_targets_are_recognised_by_name(target: str, production: bool) -> None:
-    from dacrew.tools.dbt_profiles import is_production_target
+    from dacrew.tools.profiles import is_production_target
 
     assert is_production_target(target, ["prod", "production"]) is production

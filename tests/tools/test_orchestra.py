@@ -15,7 +15,7 @@ from dacrew.config import load_config
 from dacrew.errors import ApprovalRequired, GuardRefused, ToolError
 from dacrew.testing import OrchestraFake
 from dacrew.tools.base import ToolContext
-from dacrew.tools.orchestra import (
+from dacrew.tools.orchestra.client import (
     RunIdArgs,
     StartArgs,
     orchestra_cancel_run,
@@ -254,7 +254,7 @@ def test_pipeline_ids_cannot_reach_another_endpoint(project: Path, fake: Orchest
 
 
 def test_path_segments_are_escaped() -> None:
-    from dacrew.tools.orchestra import _segment
+    from dacrew.tools.orchestra.client import _segment
 
     assert _segment("a/b?c#d%e f") == "a%2Fb%3Fc%23d%25e%20f"
 

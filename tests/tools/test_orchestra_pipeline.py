@@ -13,7 +13,7 @@ import pytest
 
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
-from dacrew.tools.orchestra_pipeline import (
+from dacrew.tools.orchestra.pipeline import (
     DryRunArgs,
     ValidateArgs,
     WritePipelineArgs,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dacrew.errors import ApprovalRequired, GuardRefused
 from dacrew.tools.base import ToolContext, request_digest
-from dacrew.tools.sql_guard import Dialect, classify, enforce
+from dacrew.tools.sql.guard import Dialect, classify, enforce
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "snowflake-sql"
 

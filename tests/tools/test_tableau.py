@@ -14,7 +14,7 @@ from dacrew.config import load_config
 from dacrew.errors import ApprovalRequired, ToolError
 from dacrew.testing import TableauFake
 from dacrew.tools.base import ToolContext
-from dacrew.tools.tableau import (
+from dacrew.tools.tableau.server import (
     JobStatusArgs,
     ListArgs,
     PublishArgs,
@@ -240,7 +240,7 @@ def test_built_datasource_is_published_with_its_extract_as_tdsx(project: Path, f
 
     from test_tableau_local import MART_ROWS, make_project
 
-    from dacrew.tools.tableau_local import BuildArgs, tableau_build_datasource
+    from dacrew.tools.tableau.local import BuildArgs, tableau_build_datasource
 
     make_project(project)
     ctx = context(project, files=("tableau/datasources/",))
@@ -341,8 +341,8 @@ def test_overwrite_check_folds_case_as_tableau_does(project: Path, fake: Tableau
 def test_the_token_secret_is_in_no_result_error_or_file(project: Path, fake: TableauFake) -> None:
     from test_tableau_local import make_project
 
-    from dacrew.tools.tableau import _tableau_errors
-    from dacrew.tools.tableau_local import BuildArgs, tableau_build_datasource
+    from dacrew.tools.tableau.local import BuildArgs, tableau_build_datasource
+    from dacrew.tools.tableau.server import _tableau_errors
 
     make_project(project)
     ctx = context(project, files=("tableau/datasources/",))

@@ -15,7 +15,7 @@ import pytest
 
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
-from dacrew.tools.tableau_local import (
+from dacrew.tools.tableau.local import (
     BuildArgs,
     CheckFieldsArgs,
     Metric,
@@ -199,7 +199,7 @@ def test_writes_only_inside_the_task_files(project: Path) -> None:
 def test_live_snowflake_datasource_has_no_extract_and_no_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dacrew.tools.warehouse import ExecuteArgs, warehouse_execute
+    from dacrew.tools.warehouse.toolset import ExecuteArgs, warehouse_execute
 
     with fake_snowflake() as sf:
         # fakesnow takes any password; a distinctive one shows it is not written anywhere
@@ -320,13 +320,13 @@ def test_build_waits_for_another_use_of_the_warehouse_file(project: Path) -> Non
     import threading
     import time
 
-    from dacrew.tools.dbt_invoke import PROCESS_LOCK
+    from dacrew.tools.base import WAREHOUSE_FILE_LOCK
 
     # The warehouse toolset holds the file, under the process lock, with its own configuration.
     holding, release = threading.Event(), threading.Event()
 
     def warehouse() -> None:
-        with PROCESS_LOCK:
+        with WAREHOUSE_FILE_LOCK:
             con = duckdb.connect(str(project / "warehouse.duckdb"), config={"enable_external_access": False})
             holding.set()
             release.wait(5)

@@ -11,8 +11,9 @@ import pytest
 
 from dacrew.errors import ApprovalRequired, GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolContext
-from dacrew.tools.dbt_profiles import load_target, locate
-from dacrew.tools.warehouse import (
+from dacrew.tools.profiles import load_target, locate
+from dacrew.tools.warehouse.ddl import DdlArgs, warehouse_apply_ddl
+from dacrew.tools.warehouse.toolset import (
     ExecuteArgs,
     ListArgs,
     ProfileArgs,
@@ -27,7 +28,6 @@ from dacrew.tools.warehouse import (
     warehouse_query,
     warehouse_timed_query,
 )
-from dacrew.tools.warehouse_ddl import DdlArgs, warehouse_apply_ddl
 
 ALL = frozenset({"read", "write", "ddl"})
 
@@ -229,7 +229,7 @@ def test_review_attacks_on_warehouse_query_are_refused_and_change_nothing(scratc
 def test_duckdb_connections_cannot_reach_files_whatever_the_guard_misses(scratch: Path) -> None:
     """Defence in depth: the backend itself, with the guard bypassed, can neither read a file nor
     attach another database, nor turn external access back on; reads open the file read-only."""
-    from dacrew.tools.warehouse_backend import backend
+    from dacrew.tools.warehouse.connect import backend
 
     (scratch / ".env").write_text("SECRET=hunter2-secret\n", encoding="utf-8")
     ctx = ToolContext(project_dir=scratch)

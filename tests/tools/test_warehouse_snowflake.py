@@ -12,7 +12,9 @@ import pytest
 
 from dacrew.errors import ApprovalRequired, GuardRefused
 from dacrew.tools.base import ToolContext
-from dacrew.tools.warehouse import (
+from dacrew.tools.warehouse.ddl import DdlArgs, warehouse_apply_ddl
+from dacrew.tools.warehouse.snowflake_backend import connect_kwargs
+from dacrew.tools.warehouse.toolset import (
     ExecuteArgs,
     ListArgs,
     ProfileArgs,
@@ -24,8 +26,6 @@ from dacrew.tools.warehouse import (
     warehouse_profile,
     warehouse_query,
 )
-from dacrew.tools.warehouse_ddl import DdlArgs, warehouse_apply_ddl
-from dacrew.tools.warehouse_snowflake import connect_kwargs
 
 ALL = frozenset({"read", "write", "ddl"})
 

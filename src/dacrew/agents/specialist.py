@@ -12,8 +12,8 @@ from dacrew.agents.asker import TaskAsker
 from dacrew.agents.journal import Journal
 from dacrew.agents.loop import AgentOutcome, AgentRun, run_agent
 from dacrew.agents.registry import AgentSpec, agent_name, load_agent
-from dacrew.graph.plan_model import PARENT, SPECIALISTS, SUB_AGENTS, Task
 from dacrew.models.resolve import ModelSource, cache_system_prompt
+from dacrew.plan.model import PARENT, SPECIALISTS, SUB_AGENTS, Task
 from dacrew.tools.base import Tool, ToolContext
 from dacrew.tools.registry import load_all
 

@@ -14,7 +14,7 @@ app = typer.Typer(
 
 
 def _compile(plan: Path, strict: bool):
-    from dacrew.graph.plan_validate import compile_plan
+    from dacrew.plan.validate import compile_plan
 
     compiled, warnings = compile_plan(plan, strict=strict, known_owners=_project_agents(plan))
     for warning in warnings:
@@ -58,7 +58,7 @@ def show(
     max_parallel: int = typer.Option(4, "--max-parallel", help="Tasks that may run at once."),
 ) -> None:
     """Show the plan's DAG, the waves the scheduler will run and the critical path."""
-    from dacrew.graph.plan_render import FORMATS, render
+    from dacrew.plan.render import FORMATS, render
 
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r} (choose one of: {', '.join(FORMATS)})")

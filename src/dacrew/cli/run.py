@@ -123,8 +123,8 @@ def run(
     from dacrew.config import load_config
     from dacrew.errors import UserError
     from dacrew.findings.format import now_iso
-    from dacrew.graph.plan_validate import compile_plan
     from dacrew.graph.state import RunSettings, list_runs, new_run_id
+    from dacrew.plan.validate import compile_plan
 
     if gate not in (None, "phases", "none"):
         raise UserError(f"--gate takes 'phases' or 'none', not {gate!r}")
@@ -220,8 +220,8 @@ def _board(settings: Any, *, replay: bool) -> tuple[list[Any], Any]:
     """The live task board (plain log lines when stderr is not a terminal)."""
     from rich.console import Console
 
-    from dacrew.graph.board import Board
-    from dacrew.graph.plan_validate import compile_plan
+    from dacrew.plan.validate import compile_plan
+    from dacrew.report.board import Board
 
     plan, _ = compile_plan(settings.plan_path)
     board = Board(plan, console=Console(stderr=True))

@@ -121,7 +121,7 @@ def call_tool(
 
 def _task_files(project_dir: Path, task_id: str) -> list[str]:
     from dacrew.errors import UserError
-    from dacrew.graph.plan_parse import parse_plan_file
+    from dacrew.plan.parse import parse_plan_file
 
     plan_path = project_dir / "tasks.md"
     if not plan_path.is_file():

@@ -1,1 +1,1 @@
-"""The findings store (``findings/<task-id>.md``), the run's event log and its reports."""
+"""The findings store (``findings/<task-id>.md``), its format, the run's event log and redaction."""

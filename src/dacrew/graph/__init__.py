@@ -1,1 +1,1 @@
-"""The plan compiler (``plan_*``: pure) and the parent state machine that runs it."""
+"""The parent state machine: runner, executor, scheduler, verification, state."""

@@ -24,12 +24,12 @@ from dacrew.findings.events import EventLog
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.findings.redact import redact_obj
 from dacrew.findings.store import FindingsStore
-from dacrew.graph.plan_model import Task, TaskPlan
-from dacrew.graph.plan_schedule import topological_order
-from dacrew.graph.scheduler import FINAL, Deferred, Scheduler
+from dacrew.graph.scheduler import FINAL, Admission, Deferred, Scheduler
 from dacrew.graph.state import RunSettings
 from dacrew.graph.verify import CheckSpec, verify
 from dacrew.models.resolve import ModelSource
+from dacrew.plan.model import Task, TaskPlan
+from dacrew.plan.schedule import admit, topological_order
 from dacrew.tools.base import ToolContext
 
 MAX_ATTEMPTS = 2
@@ -53,8 +53,8 @@ class Runtime:
     """The run's spending so far (all sessions): the budget is checked against it."""
     gate_answers: dict[str, bool] = field(default_factory=dict[str, bool])
     """Phase gates a person answered in this session, by phase (True: approved)."""
-    batch_barrier: bool = False
-    """Benchmarks only: see :attr:`Scheduler.batch_barrier`."""
+    admission: Admission = admit
+    """The scheduler's admission policy (see :attr:`Scheduler.admission`)."""
     scheduler: Scheduler | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -361,7 +361,7 @@ async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
         status={t: s for t, s in final.items() if t in rt.plan.by_id},
         open_phases={p for p, ok in gates.items() if ok},
         gate_policy=lambda phase: rt.policy(f"gate:{phase}"),
-        batch_barrier=rt.batch_barrier,
+        admission=rt.admission,
     )
     for phase, ok in gates.items():
         if not ok:

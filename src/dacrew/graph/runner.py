@@ -23,10 +23,11 @@ from dacrew.findings.redact import secret_values
 from dacrew.findings.store import FindingsStore
 from dacrew.graph.executor import Runtime
 from dacrew.graph.parent import build_parent_graph
-from dacrew.graph.plan_model import TaskPlan
-from dacrew.graph.scheduler import BUDGET_REASON, FINAL
+from dacrew.graph.scheduler import BUDGET_REASON, FINAL, Admission
 from dacrew.graph.state import STATE_DIR, RunSettings, save_settings
 from dacrew.models.resolve import ModelSource, reset_async_clients
+from dacrew.plan.model import TaskPlan
+from dacrew.plan.schedule import admit
 
 CHECKPOINTS = "checkpoints.sqlite"
 Asker = Callable[[list[dict[str, Any]]], dict[str, Any]]
@@ -43,8 +44,8 @@ class RunResult:
 
 def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, Any]], None]]) -> Runtime:
     from dacrew.config import load_config
-    from dacrew.graph.plan_validate import compile_plan
     from dacrew.models.resolve import resolve_model_source
+    from dacrew.plan.validate import compile_plan
 
     plan, _warnings = compile_plan(settings.plan_path)
     config = load_config(settings.project)
@@ -179,12 +180,12 @@ def execute_run(
     is_resume: bool = False,
     ask: Asker | None = None,
     observers: list[Callable[[dict[str, Any]], None]] | None = None,
-    batch_barrier: bool = False,
+    admission: Admission = admit,
 ) -> RunResult:
-    """Start (or resume) the run ``settings`` describes; returns how it ended. ``batch_barrier`` is
-    for benchmarks: the same run with each wave waiting for its slowest task."""
+    """Start (or resume) the run ``settings`` describes; returns how it ended. ``admission`` decides which
+    ready tasks start (default: DESIGN's rule, :func:`dacrew.plan.schedule.admit`)."""
     with project_run_lock(settings.project):
-        return _execute_locked(settings, resume, is_resume, ask, observers or [], batch_barrier)
+        return _execute_locked(settings, resume, is_resume, ask, observers or [], admission)
 
 
 @contextlib.contextmanager
@@ -217,12 +218,12 @@ def _execute_locked(
     is_resume: bool,
     ask: Asker | None,
     observers: list[Callable[[dict[str, Any]], None]],
-    batch_barrier: bool,
+    admission: Admission,
 ) -> RunResult:
     from langgraph.types import Command
 
     rt = prepare_runtime(settings, observers)
-    rt.batch_barrier = batch_barrier
+    rt.admission = admission
     reopen = False
     if is_resume:
         finished = _finished(settings)
@@ -341,25 +342,15 @@ def _text(p: dict[str, Any]) -> str:
 
 def write_reports(settings: RunSettings, rt: Runtime) -> dict[str, Path]:
     """Write report.json, junit.xml and report.html into the run folder (and where the user asked)."""
-    try:
-        from dacrew.findings import report as reports
-    except ImportError:  # the report module is optional while a checkout is partial
-        return {}
-    evs = read_events(settings.run_dir)
-    built = reports.build_report(rt.plan, evs, rt.store.all())
-    out = {
-        "json": settings.run_dir / "report.json",
-        "junit": settings.run_dir / "junit.xml",
-        "html": settings.run_dir / "report.html",
-    }
-    reports.write_json(built, out["json"])
-    reports.write_junit(built, out["junit"])
-    reports.write_html(built, rt.plan, out["html"])
-    if settings.report_json:
-        reports.write_json(built, Path(settings.report_json))
-    if settings.junit:
-        reports.write_junit(built, Path(settings.junit))
-    return out
+    from dacrew.report.files import write_run_reports
+
+    return write_run_reports(
+        settings.run_dir,
+        rt.plan,
+        rt.store.all(),
+        report_json=Path(settings.report_json) if settings.report_json else None,
+        junit=Path(settings.junit) if settings.junit else None,
+    )
 
 
 def resolve_answers(
@@ -426,7 +417,7 @@ def status_of(settings: RunSettings) -> dict[str, Any]:
         str(last.get("type")), "running, or killed (resume goes on)"
     )
     tasks = []
-    from dacrew.graph.plan_parse import parse_plan_file
+    from dacrew.plan.parse import parse_plan_file
 
     try:
         plan_ids = [t.id for t in parse_plan_file(settings.plan_path).tasks]

@@ -2,7 +2,7 @@
 
 Every plan task's coroutine is started up front (in a fixed order, so LangGraph's cached results stay
 matched after a resume) and waits in :meth:`Scheduler.acquire` until the scheduler admits it. Admission
-is the pure :func:`dacrew.graph.plan_schedule.admit` — the same rule the preview simulates — so who
+is the pure :func:`dacrew.plan.schedule.admit` — the same rule the preview simulates — so who
 reaches a lock first never decides the order.
 
 When nothing runs and nothing can be admitted, whatever still waits is *deferred*: it waits for a
@@ -15,10 +15,12 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from dacrew.graph.plan_model import TaskPlan
-from dacrew.graph.plan_schedule import admit, task_sort_key
+from dacrew.plan.model import TaskPlan, task_sort_key
+from dacrew.plan.schedule import admit
 
 FINAL = ("completed", "failed", "skipped")
+
+Admission = Callable[[TaskPlan, list[str], set[str], int], list[str]]
 BUDGET_REASON = "the run's budget was reached"
 
 
@@ -44,8 +46,9 @@ class Scheduler:
     """Phases whose gate a person already approved."""
     gate_policy: Callable[[str], bool | None] = lambda phase: None
     """Decides a phase's gate without a person (headless policy), or None."""
-    batch_barrier: bool = False
-    """Benchmarks only: admit new work only when nothing runs (each wave waits for its slowest task)."""
+    admission: Admission = admit
+    """Which ready tasks start now (``plan, ready, running, max_parallel -> ids``): DESIGN's rule,
+    :func:`dacrew.plan.schedule.admit`, unless a caller measures another policy against it."""
     running: set[str] = field(default_factory=set[str])
     halted: str = ""
     """Why no new work is dispatched (a failed non-[P] task, a denied gate, the budget), or empty."""
@@ -183,13 +186,13 @@ class Scheduler:
         if not self.halted and self.over_budget():
             self.stopped_by_budget = True
             self.halt(BUDGET_REASON)
-        if not self.halted and not (self.batch_barrier and self.running):
+        if not self.halted:
             ready = [
                 t
                 for t in self._pending()
                 if all(self.status.get(d) == "completed" for d in self._tasks[t].dependencies) and self._gate_allows(t)
             ]
-            for t in admit(self.plan, ready, self.running, self.max_parallel):
+            for t in self.admission(self.plan, ready, self.running, self.max_parallel):
                 self.running.add(t)
                 self.status[t] = "in_progress"
                 self._decide(t, Verdict("run"))

@@ -52,6 +52,12 @@ _PROJECT_LOCKS: dict[str, threading.Lock] = {}
 _PROJECT_LOCKS_GUARD = threading.Lock()
 
 
+WAREHOUSE_FILE_LOCK = threading.RLock()
+"""Held by every dbt invocation, by the DuckDB warehouse backend around each statement, and by the Tableau
+and Orchestra tools that read the warehouse file or the manifest: dbt-core keeps process-wide state, and
+DuckDB refuses a second configuration of an open file in one process, so they take turns."""
+
+
 def project_lock(name: str, project: Path) -> threading.Lock:
     """One process-wide lock per (name, project): e.g. dbt allows one invocation per project at a time."""
     key = f"{name}:{project.resolve()}"
