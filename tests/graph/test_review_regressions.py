@@ -11,9 +11,9 @@ from runkit import T, complete, events, turn, write_cassette, write_plan
 from typer.testing import CliRunner
 
 from dacrew.cli import app
+from dacrew.cli.answers import resolve_answers
 from dacrew.errors import UserError
 from dacrew.findings.store import FindingsStore
-from dacrew.graph.runner import resolve_answers
 from dacrew.graph.state import RunSettings, save_settings
 from dacrew.testing import AnthropicFake
 

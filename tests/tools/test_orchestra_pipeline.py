@@ -13,12 +13,10 @@ import pytest
 
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolContext
+from dacrew.tools.orchestra.dry_run import DryRunArgs, dry_run, orchestra_dry_run
 from dacrew.tools.orchestra.pipeline import (
-    DryRunArgs,
     ValidateArgs,
     WritePipelineArgs,
-    dry_run,
-    orchestra_dry_run,
     orchestra_validate_pipeline,
     orchestra_write_pipeline,
 )

@@ -18,10 +18,10 @@ from dacrew.tools.base import ToolContext
 from dacrew.tools.tableau.local import (
     BuildArgs,
     CheckFieldsArgs,
-    Metric,
     tableau_build_datasource,
     tableau_check_fields,
 )
+from dacrew.tools.tableau.tds import Metric
 
 MART_ROWS = 257
 

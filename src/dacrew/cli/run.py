@@ -246,7 +246,8 @@ def resume(
     budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Raise the run's budget."),
 ) -> None:
     """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""
-    from dacrew.graph.runner import last_pending, resolve_answers
+    from dacrew.cli.answers import resolve_answers
+    from dacrew.graph.runner import last_pending
     from dacrew.graph.state import load_settings
 
     settings = load_settings(project_dir.resolve(), run_id)
@@ -266,8 +267,8 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a run's tasks, their status, and what it waits for."""
+    from dacrew.cli.status_view import dump, status_of
     from dacrew.errors import UserError
-    from dacrew.graph.runner import dump, status_of
     from dacrew.graph.state import list_runs, load_settings
 
     project = project_dir.resolve()

@@ -11,91 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from dacrew.agents.asker import TaskAsker
 from dacrew.agents.journal import Journal
 from dacrew.agents.specialist import Assignment, run_assignment
-from dacrew.config import ApprovalRule, policy_decision
-from dacrew.findings.events import EventLog
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.findings.redact import redact_obj
-from dacrew.findings.store import FindingsStore
-from dacrew.graph.scheduler import FINAL, Admission, Deferred, Scheduler
-from dacrew.graph.state import RunSettings
+from dacrew.graph.gates import answered_gates, bind_gate
+from dacrew.graph.runtime import Runtime
+from dacrew.graph.scheduler import FINAL, Deferred, Scheduler
 from dacrew.graph.verify import CheckSpec, verify
-from dacrew.models.resolve import ModelSource
-from dacrew.plan.model import Task, TaskPlan
-from dacrew.plan.schedule import admit, topological_order
+from dacrew.plan.model import Task
+from dacrew.plan.schedule import topological_order
 from dacrew.tools.base import ToolContext
 
 MAX_ATTEMPTS = 2
 """The first attempt plus one more after failed checks, with their output."""
-
-
-@dataclass
-class Runtime:
-    """Everything a run's tasks share; built once per process for one run."""
-
-    settings: RunSettings
-    plan: TaskPlan
-    store: FindingsStore
-    events: EventLog
-    models: ModelSource
-    spec: str = ""
-    pricing: Any = None
-    approval_rules: list[ApprovalRule] = field(default_factory=list[ApprovalRule])
-    observers: list[Callable[[dict[str, Any]], None]] = field(default_factory=list[Callable[[dict[str, Any]], None]])
-    usage: Usage = field(default_factory=Usage)
-    """The run's spending so far (all sessions): the budget is checked against it."""
-    gate_answers: dict[str, bool] = field(default_factory=dict[str, bool])
-    """Phase gates a person answered in this session, by phase (True: approved)."""
-    admission: Admission = admit
-    """The scheduler's admission policy (see :attr:`Scheduler.admission`)."""
-    scheduler: Scheduler | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def run_id(self) -> str:
-        return self.settings.run_id
-
-    def emit(self, type_: str, task: str | None = None, **fields: Any) -> None:
-        event = self.events.emit(type_, task=task, **fields)
-        for observe in list(self.observers):
-            try:
-                observe(event)
-            except Exception:
-                # A display that fails (a closed pipe, a resized terminal) must not stop the run:
-                # the event log has the event; this observer is dropped.
-                self.observers.remove(observe)
-
-    def task_finished(self, finding: Finding, error: str = "") -> None:
-        """The ``task_finished`` event of a task whose final (or waiting) status its finding holds."""
-        self.emit(
-            "task_finished",
-            task=finding.task,
-            status=finding.status,
-            attempt=finding.attempt,
-            usage=finding.usage.model_dump(),
-            error=error,
-        )
-
-    def add_usage(self, usage: Usage) -> None:
-        with self._lock:
-            self.usage = self.usage + usage
-
-    def policy(self, action: str) -> bool | None:
-        """Headless runs decide approvals by the project's rules (None: stop and ask a person)."""
-        if not self.settings.headless:
-            return None
-        return policy_decision(self.approval_rules, action)
-
-    def over_budget(self) -> bool:
-        budget = self.settings.budget_usd
-        return budget is not None and self.usage.usd >= budget
 
 
 def _outcome(finding: Finding) -> dict[str, Any]:
@@ -295,64 +228,13 @@ def _missing_handoff_artifacts(rt: Runtime, task: Task) -> str:
 _FILE_SUFFIXES = {"sql", "yml", "yaml", "md", "csv", "tds", "tdsx", "hyper", "json", "py", "txt"}
 
 
-async def run_gate(rt: Runtime, phase: str, next_phase: str) -> dict[str, Any]:
-    """A phase gate: once every task of ``phase`` has finished, a person approves the next phase."""
-    from langgraph.types import interrupt
-
-    assert rt.scheduler is not None
-    sched = rt.scheduler
-    state = await sched.wait_phase(phase)
-    if state == "deferred":
-        raise Deferred(f"the gate after '{phase}' waits for that phase's open questions")
-    if sched.halted:
-        return {"phase": phase, "approved": False}
-    recorded = phase in _gate_events(rt)
-    decided = rt.policy(f"gate:{phase}")
-    if decided is not None:
-        approved = decided
-    else:
-        if not recorded and phase not in rt.gate_answers:
-            rt.emit("gate", phase=phase, status="waiting")
-        answer = interrupt({"kind": "gate", "phase": phase, "text": f"Phase '{phase}' is done. Start '{next_phase}'?"})
-        approved = _is_yes(answer)
-    if not recorded:
-        rt.emit("gate", phase=phase, status="approved" if approved else "denied")
-    if approved:
-        sched.open_phase(phase)
-    else:
-        sched.halt(f"the gate after '{phase}' was denied")
-    return {"phase": phase, "approved": approved}
-
-
-def _is_yes(answer: Any) -> bool:
-    if isinstance(answer, dict):
-        return bool(answer.get("approved"))  # pyright: ignore[reportUnknownMemberType]
-    return str(answer).strip().lower() in {"yes", "y", "approve", "approved", "true", "ok"}
-
-
-def _gate_events(rt: Runtime) -> dict[str, bool]:
-    """Gates answered in earlier sessions of this run, from its events."""
-    from dacrew.findings.events import read_events
-
-    answers: dict[str, bool] = {}
-    for event in read_events(rt.settings.run_dir):
-        if event.get("type") == "gate" and event.get("status") in ("approved", "denied"):
-            answers[str(event["phase"])] = event["status"] == "approved"
-    return answers
-
-
-def _answered_gates(rt: Runtime) -> dict[str, bool]:
-    """Gates answered in earlier sessions (events), then in this one (the answers it was given)."""
-    return {**_gate_events(rt), **rt.gate_answers}
-
-
 async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
     """Run the whole plan; returns each task's outcome, or raises every pending interrupt at once."""
     from langgraph.errors import GraphInterrupt
     from langgraph.func import task as lg_task
 
     final = {tid: f.status for tid, f in rt.store.all().items() if f.run_id == rt.run_id and f.status in FINAL}
-    gates = _answered_gates(rt) if rt.settings.gates else {}
+    gates = answered_gates(rt) if rt.settings.gates else {}
     sched = Scheduler(
         rt.plan,
         max_parallel=rt.settings.max_parallel,
@@ -374,7 +256,7 @@ async def execute_plan(rt: Runtime) -> dict[str, dict[str, Any]]:
     if rt.settings.gates:
         phases = [p.title for p in rt.plan.phases if any(t.phase == p.title for t in rt.plan.tasks)]
         for here, nxt in itertools.pairwise(phases):
-            gate = lg_task(name=f"gate_{here}")(_bind_gate(rt, here, nxt))
+            gate = lg_task(name=f"gate_{here}")(bind_gate(rt, here, nxt))
             futures[f"gate:{here}"] = gate()
 
     async def watch(key: str, fut: Any) -> Any:
@@ -409,11 +291,4 @@ def _bind(rt: Runtime, tid: str) -> Callable[[], Any]:
         return await run_plan_task(rt, tid)
 
     body.__name__ = f"task_{tid}"
-    return body
-
-
-def _bind_gate(rt: Runtime, phase: str, nxt: str) -> Callable[[], Any]:
-    async def body() -> dict[str, Any]:
-        return await run_gate(rt, phase, nxt)
-
     return body

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dacrew.graph.executor import Runtime, execute_plan
+from dacrew.graph.executor import execute_plan
+from dacrew.graph.runtime import Runtime
 from dacrew.graph.state import ParentState
 
 

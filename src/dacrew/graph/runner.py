@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,10 @@ from typing import Any
 from dacrew.errors import UserError
 from dacrew.findings.events import EventLog, read_events
 from dacrew.findings.format import Usage
-from dacrew.findings.redact import secret_values
 from dacrew.findings.store import FindingsStore
-from dacrew.graph.executor import Runtime
+from dacrew.graph.checkpoint import open_checkpointer
 from dacrew.graph.parent import build_parent_graph
+from dacrew.graph.runtime import Runtime
 from dacrew.graph.scheduler import BUDGET_REASON, FINAL, Admission
 from dacrew.graph.state import STATE_DIR, RunSettings, save_settings
 from dacrew.models.resolve import ModelSource, reset_async_clients
@@ -110,46 +108,13 @@ def pending_interrupts(out: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"id": i.id, **dict(i.value)} for i in out.get("__interrupt__", [])]
 
 
-@contextlib.asynccontextmanager
-async def _checkpointer(db: Path) -> AsyncIterator[Any]:
-    """The run's SQLite checkpointer, in WAL mode: a commit per finished task without the rollback
-    journal's create-fsync-delete cycle (it survives a killed process; ``synchronous=NORMAL``)."""
-    import aiosqlite
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    async with aiosqlite.connect(str(db)) as conn:
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        yield AsyncSqliteSaver(conn, serde=_RedactingSerde(JsonPlusSerializer()))
-
-
-class _RedactingSerde:
-    """Checkpoint serialisation with secret values masked in place: each occurrence becomes as many
-    ``*`` bytes, so the serialised form keeps its lengths and stays readable."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        kind, data = self.inner.dumps_typed(obj)
-        for value in secret_values():
-            raw = value.encode("utf-8")
-            if raw in data:
-                data = data.replace(raw, b"*" * len(raw))
-        return kind, data
-
-    def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        return self.inner.loads_typed(data)
-
-
 async def _drive(rt: Runtime, first_input: Any, ask: Asker | None) -> RunResult:
     from langgraph.types import Command
 
     db = rt.settings.project / STATE_DIR / CHECKPOINTS
     db.parent.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {"configurable": {"thread_id": rt.run_id}, "recursion_limit": 50}
-    async with _checkpointer(db) as saver:
+    async with open_checkpointer(db) as saver:
         graph = build_parent_graph(rt, saver)
         payload = first_input
         if payload is None:
@@ -351,102 +316,3 @@ def write_reports(settings: RunSettings, rt: Runtime) -> dict[str, Path]:
         report_json=Path(settings.report_json) if settings.report_json else None,
         junit=Path(settings.junit) if settings.junit else None,
     )
-
-
-def resolve_answers(
-    pending: list[dict[str, Any]], answers: list[str], approve: list[str], deny: list[str]
-) -> dict[str, Any]:
-    """Map ``--answer [TASK=]TEXT``, ``--approve [TASK]`` and ``--deny [TASK]`` onto what the run waits
-    for; anything ambiguous, unknown or contradictory is a :class:`UserError` (exit 2)."""
-    questions = [p for p in pending if p.get("kind") in ("question", "replay")]
-    approvals = [p for p in pending if p.get("kind") in ("approval", "gate")]
-
-    def key_of(p: dict[str, Any]) -> str:
-        return str(p.get("task") or p.get("phase") or "")
-
-    def waiting(items: list[dict[str, Any]]) -> str:
-        return ", ".join(key_of(p) for p in items) or "nothing"
-
-    if not pending:
-        raise UserError("the run waits for no answer or approval (see `dacrew status`)")
-    out: dict[str, Any] = {}
-    for raw in answers:
-        task, sep, text = raw.partition("=")
-        named = [q for q in questions if key_of(q) == task.strip()] if sep else []
-        if named:
-            target, value = named[0], text.strip()
-            if not value:
-                raise UserError(f"--answer {task.strip()}= has no text: an empty answer is not an answer")
-        elif len(questions) == 1 and not (sep and _looks_like_task(task)):
-            target, value = questions[0], raw.strip()
-            if not value:
-                raise UserError("--answer has no text: an empty answer is not an answer")
-        elif sep and _looks_like_task(task):
-            raise UserError(f"--answer {task.strip()}=…: {task.strip()} asks nothing (waiting: {waiting(questions)})")
-        else:
-            raise UserError(f"--answer needs TASK=TEXT when several questions wait (waiting: {waiting(questions)})")
-        if target["id"] in out:
-            raise UserError(f"{key_of(target)} was answered twice")
-        out[target["id"]] = value
-    for values, verdict, flag in ((approve, True, "--approve"), (deny, False, "--deny")):
-        for raw in values:
-            targets = [p for p in approvals if key_of(p) == raw] if raw else approvals if len(approvals) == 1 else []
-            if not targets:
-                raise UserError(
-                    f"{flag} {raw or ''}: no such request waits (waiting: {waiting(approvals)})".replace("  ", " ")
-                )
-            for p in targets:
-                if p["id"] in out and out[p["id"]] != {"approved": verdict}:
-                    raise UserError(f"{key_of(p)} is both approved and denied")
-                out[p["id"]] = {"approved": verdict}
-    return out
-
-
-def _looks_like_task(text: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z]+\d+[A-Za-z0-9_.-]*", text.strip()))
-
-
-def status_of(settings: RunSettings) -> dict[str, Any]:
-    """What ``dacrew status`` shows: per task status and timing, totals, and what the run waits for."""
-    store = FindingsStore(settings.project)
-    events = read_events(settings.run_dir)
-    findings = {t: f for t, f in store.all().items() if f.run_id == settings.run_id}
-    kinds = ("run_finished", "run_paused", "run_stopped", "run_started", "run_resumed")
-    last = next((e for e in reversed(events) if e.get("type") in kinds), {})
-    state = {"run_finished": "finished", "run_paused": "paused", "run_stopped": "stopped"}.get(
-        str(last.get("type")), "running, or killed (resume goes on)"
-    )
-    tasks = []
-    from dacrew.plan.parse import parse_plan_file
-
-    try:
-        plan_ids = [t.id for t in parse_plan_file(settings.plan_path).tasks]
-    except UserError:
-        plan_ids = sorted(findings)
-    for tid in plan_ids:
-        f = findings.get(tid)
-        tasks.append(
-            {
-                "task": tid,
-                "status": f.status if f else "pending",
-                "owner": f.owner if f else "",
-                "attempt": f.attempt if f else 0,
-                "started": f.started if f else None,
-                "finished": f.finished if f else None,
-                "usd": f.usage.usd if f else 0.0,
-            }
-        )
-    return {
-        "run_id": settings.run_id,
-        "plan": settings.plan,
-        "state": state,
-        "status": last.get("status", state),
-        "exit_code": last.get("exit_code"),
-        "pending": last.get("pending", []) if state == "paused" else [],
-        "tasks": tasks,
-        "events": len(events),
-    }
-
-
-def dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from dacrew.errors import UserError
 from dacrew.plan.model import (
-    PARENT,
     Check,
     IntegrationPoint,
     ParallelExample,
@@ -27,6 +26,8 @@ from dacrew.plan.model import (
     Task,
     TaskPlan,
 )
+from dacrew.plan.source import read_plan_text
+from dacrew.plan.speckit import owners_from_paths, paths_in, speckit_dependencies
 
 _TASK_ID = r"T\d+"
 _TASK_HEADING = re.compile(rf"^(?P<id>{_TASK_ID})\s*:\s*(?P<title>.*)$")
@@ -47,9 +48,6 @@ _RANGE = re.compile(r"^T(?P<an>\d+)\.\.T(?P<bn>\d+)$")
 _RANGE_IN_TEXT = re.compile(r"(T\d+)\s*(?:-|\u2013|\u2014|\.\.)\s*(T\d+)")
 _ARROW = re.compile(rf"(?P<up>{_TASK_ID})\s*(?:→|->|=>|⟶)\s*(?P<down>{_TASK_ID})")
 _TASK_RUN = re.compile(r"^\s*Task\s+run\s+(?P<ids>[^#]*?)\s*(?:#\s*(?P<comment>.*))?$")
-_PATH_TOKEN = re.compile(
-    r"(?<![\w/.])((?:[\w.*{}\[\]-]+/)+[\w.*{}\[\]-]*|[\w*-]+\.(?:sql|ya?ml|md|py|json|csv|tds|tdsx|twb|twbx|hyper|txt|toml))"
-)
 _NONE_VALUES = {"", "none", "-", "\u2014", "n/a", "na", "nothing"}
 _FIELD_KEYS = {
     "owner": "owners",
@@ -65,15 +63,6 @@ _FIELD_KEYS = {
     "checks": "checks",
     "check": "checks",
 }
-# Spec-kit owners come from the paths a task names: the first folder that names a specialist's domain.
-_PATH_OWNERS = {
-    "models": "dbt-expert",
-    "snowflake": "snowflake-expert",
-    "tableau": "tableau-expert",
-    "orchestration": "orchestra-expert",
-    "documentation": "business-context",
-    "training": "business-context",
-}
 _MAX_SNIPPET = 60
 
 
@@ -88,35 +77,6 @@ def _snippet(text: str) -> str:
 def parse_plan_file(path: Path) -> TaskPlan:
     """Read and parse ``path``; any problem with the file itself is a located :class:`UserError`."""
     return parse_plan(read_plan_text(path), str(path))
-
-
-def read_plan_text(path: Path) -> str:
-    """The text of the plan file at ``path``: a readable, regular, UTF-8 text file."""
-    where = str(path)
-    try:
-        if not path.exists():
-            raise UserError("no such file", path=where, line=1)
-        if path.is_dir():
-            raise UserError("is a directory, not a plan file (expected tasks.md)", path=where, line=1)
-        if not path.is_file():
-            raise UserError("not a regular file", path=where, line=1)
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read the plan: {exc.strerror or exc}", path=where, line=1) from None
-    return decode_plan(data, where)
-
-
-def decode_plan(data: bytes, path: str = "tasks.md") -> str:
-    """The plan's text: UTF-8 (a BOM is allowed), never binary."""
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise UserError("binary file (NUL byte), not a markdown plan", path=path, line=data.count(b"\n", 0, nul) + 1)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UserError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", path=path, line=line) from None
-    return text.removeprefix("\ufeff")
 
 
 def parse_plan(text: str, path: str = "tasks.md") -> TaskPlan:
@@ -188,7 +148,7 @@ class _Parser:
             )
         if self.checklist_tasks:
             self.plan.format = "speckit"
-            _speckit_dependencies(self.checklist_tasks)
+            speckit_dependencies(self.checklist_tasks)
         return self.plan
 
     # -- headings ---------------------------------------------------------------------------------
@@ -412,12 +372,12 @@ class _Parser:
             raise self.error(f"task {task_id} has no description: expected '- [ ] {task_id} [P] Title'", line)
         phase = self.current_phase()
         explicit = _DEPENDS_ON.search(title)
-        files = _paths_in(_DEPENDS_ON.sub(" ", title))
+        files = paths_in(_DEPENDS_ON.sub(" ", title))
         task = Task(
             id=task_id,
             title=title,
             phase=phase.title if phase else "",
-            owners=_owners_from_paths(files),
+            owners=owners_from_paths(files),
             # "(depends on T012, T013)", as spec-kit writes it, adds to the ordering rules below.
             dependencies=_ID_TOKEN.findall(explicit.group("ids")) if explicit else [],
             parallel=parallel,
@@ -446,46 +406,3 @@ def split_files(value: str) -> list[str]:
     rest = re.sub(r"`[^`]*`", ",", value)
     files.extend(part.strip() for part in rest.split(","))
     return list(dict.fromkeys(f for f in files if f and f.lower() not in _NONE_VALUES))
-
-
-def _paths_in(text: str) -> list[str]:
-    spans = [s.strip() for s in re.findall(r"`([^`]*)`", text) if "/" in s or "." in s]
-    if spans:
-        return list(dict.fromkeys(spans))
-    return list(dict.fromkeys(m.rstrip(".,;:") for m in _PATH_TOKEN.findall(text)))
-
-
-def _owners_from_paths(files: list[str]) -> list[str]:
-    owners: list[str] = []
-    for path in files:
-        for segment in path.split("/"):
-            owner = _PATH_OWNERS.get(segment.lower())
-            if owner:
-                if owner not in owners:
-                    owners.append(owner)
-                break
-    return owners or [PARENT]
-
-
-def _speckit_dependencies(tasks: list[tuple[Task, int]]) -> None:
-    """Spec-kit's rules: a phase waits for the phases before it; inside a phase, a task without ``[P]``
-    waits for the task before it.
-
-    A task depends on the last tasks of the previous phase that nothing else in that phase waits for;
-    the earlier phases follow transitively, which keeps the edge count linear for chained phases.
-    """
-    by_phase: dict[int, list[Task]] = {}
-    for task, phase_index in tasks:
-        by_phase.setdefault(phase_index, []).append(task)
-    previous_sinks: list[str] = []
-    for phase_index in sorted(by_phase):
-        members = by_phase[phase_index]
-        waited_on: set[str] = set()
-        for position, task in enumerate(members):
-            deps = [*task.dependencies, *previous_sinks]
-            if not task.parallel and position > 0:
-                before = members[position - 1].id
-                deps.append(before)
-                waited_on.add(before)
-            task.dependencies = list(dict.fromkeys(d for d in deps if d != task.id))
-        previous_sinks = [t.id for t in members if t.id not in waited_on]

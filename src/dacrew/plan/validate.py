@@ -13,8 +13,9 @@ from typing import Literal
 from dacrew.errors import UserError
 from dacrew.plan.globs import iter_overlapping_pairs
 from dacrew.plan.model import CHECK_KINDS, KNOWN_OWNERS, PlanNote, Task, TaskPlan, task_sort_key
-from dacrew.plan.parse import parse_plan, read_plan_text
+from dacrew.plan.parse import parse_plan
 from dacrew.plan.schedule import find_cycle
+from dacrew.plan.source import read_plan_text
 
 # The template's own placeholders, plus any other all-caps bracket (``[NEEDS CLARIFICATION]``);
 # ``[P]`` and story labels such as ``[US1]`` are markers, not placeholders.

@@ -19,13 +19,6 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
-from dacrew.tools.orchestra.pipeline import (
-    orchestra_dry_run,
-    orchestra_validate_pipeline,
-    orchestra_write_pipeline,
-)
-
-__all__ = ["orchestra_dry_run", "orchestra_validate_pipeline", "orchestra_write_pipeline"]
 
 RunStatus = Literal["CREATED", "RUNNING", "SUCCEEDED", "WARNING", "FAILED", "CANCELLING", "CANCELLED"]
 DONE = {"SUCCEEDED", "WARNING", "FAILED", "CANCELLED"}

@@ -31,119 +31,28 @@ from typing import Any, Literal
 
 from dacrew.errors import GuardRefused
 from dacrew.tools.base import ToolContext
+from dacrew.tools.sql.predicates import filters
+from dacrew.tools.sql.rules import (
+    ACCESS_KINDS,
+    CHECKABLE_KINDS,
+    CODE_KINDS,
+    COMMAND_KIND,
+    DESTRUCTIVE_WORDS,
+    FILE_COMMANDS,
+    FILE_EXPRESSIONS,
+    FILE_FUNCTIONS,
+    FILE_PREFIXES,
+    INVISIBLE,
+    READ_COMMANDS,
+    RETENTION_WORDS,
+    SESSION_COMMANDS,
+    SYSTEM_READERS,
+)
 
 Permission = Literal["read", "write", "ddl"]
 Dialect = Literal["duckdb", "snowflake"]
 Exists = Callable[[str, str], bool]
 """``exists(kind, name)``: whether an object of that kind (TABLE, VIEW, SCHEMA…) exists."""
-
-# Zero-width and bidirectional controls let a string read differently to a person than to a parser.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\x00]")
-
-# DuckDB table functions and scalars that touch files, other databases or run SQL given as a string.
-_FILE_FUNCTIONS = frozenset(
-    {
-        "read_csv",
-        "read_csv_auto",
-        "csv_scan",
-        "sniff_csv",
-        "read_parquet",
-        "parquet_scan",
-        "parquet_metadata",
-        "parquet_schema",
-        "parquet_file_metadata",
-        "parquet_kv_metadata",
-        "read_json",
-        "read_json_auto",
-        "read_json_objects",
-        "read_json_objects_auto",
-        "read_ndjson",
-        "read_ndjson_auto",
-        "read_ndjson_objects",
-        "read_text",
-        "read_blob",
-        "read_xlsx",
-        "glob",
-        "delta_scan",
-        "iceberg_scan",
-        "iceberg_metadata",
-        "iceberg_snapshots",
-        "st_read",
-        "sqlite_scan",
-        "sqlite_attach",
-        "postgres_scan",
-        "postgres_attach",
-        "postgres_query",
-        "mysql_query",
-        "query",
-        "query_table",
-        "getenv",
-        "load_aws_credentials",
-        "read_duckdb",
-        "json_execute_serialized_sql",
-        "json_serialize_sql",
-        "json_deserialize_sql",
-        "json_serialize_plan",
-        "duckdb_secrets",
-        "which_secret",
-        "current_setting",
-    }
-)
-# Whole families of DuckDB functions that open files or other databases (``read_*``, ``parquet_*``…).
-_FILE_PREFIXES = (
-    "read_",
-    "parquet_",
-    "iceberg_",
-    "delta_",
-    "sqlite_",
-    "postgres_",
-    "mysql_",
-    "st_read",
-    "json_execute",
-)
-# sqlglot names some of them as typed expressions rather than Anonymous functions.
-_FILE_EXPRESSIONS = frozenset({"ReadCSV", "ReadParquet"})
-
-# Snowflake SYSTEM$ functions that only report; every other SYSTEM$ function may change state.
-_SYSTEM_READERS = frozenset(
-    {
-        "system$clustering_information",
-        "system$clustering_depth",
-        "system$clustering_ratio",
-        "system$typeof",
-        "system$explain_plan_json",
-        "system$explain_json_to_text",
-        "system$get_tag",
-        "system$get_tag_allowed_values",
-        "system$pipe_status",
-        "system$whitelist",
-        "system$allowlist",
-        "system$estimate_search_optimization_costs",
-        "system$get_predecessor_return_value",
-        "system$current_user_task_name",
-        "system$stream_has_data",
-        "system$get_ai_observability_events",
-    }
-)
-
-_READ_COMMANDS = frozenset({"SHOW", "DESCRIBE", "DESC", "EXPLAIN"})
-_SESSION_COMMANDS = frozenset({"USE", "SET", "UNSET", "BEGIN", "START", "COMMIT", "ROLLBACK", "RESET"})
-_FILE_COMMANDS = frozenset(
-    {"PUT", "GET", "REMOVE", "RM", "LIST", "LS", "ATTACH", "DETACH", "INSTALL", "LOAD", "EXPORT", "IMPORT"}
-)
-_DESTRUCTIVE_WORDS = re.compile(r"\b(DROP|RENAME|SWAP|UNSET|TRUNCATE|DELETE)\b", re.IGNORECASE)
-# Shortening time travel makes dropped or changed data unrecoverable.
-_RETENTION_WORDS = re.compile(r"\b(DATA_RETENTION_TIME_IN_DAYS|MAX_DATA_EXTENSION_TIME_IN_DAYS)\b", re.IGNORECASE)
-# Object kinds whose existence ``exists`` can check; replacing any other kind is always held.
-_CHECKABLE_KINDS = frozenset({"TABLE", "VIEW", "SCHEMA"})
-# Objects that hold code the guard cannot inspect, and objects that decide who may do what.
-_CODE_KINDS = frozenset({"PROCEDURE", "TASK", "ALERT", "PIPE", "EXTERNAL FUNCTION"})
-_ACCESS_KINDS = frozenset({"ROLE", "USER", "DATABASE ROLE", "ACCOUNT", "INTEGRATION", "NETWORK POLICY"})
-_COMMAND_KIND = re.compile(
-    r"\s*(?:OR\s+REPLACE\s+)?(?:SECURE\s+|TEMPORARY\s+|TEMP\s+|TRANSIENT\s+)*"
-    r"(?P<kind>DATABASE\s+ROLE|NETWORK\s+POLICY|EXTERNAL\s+FUNCTION|(?:\w+\s+)?INTEGRATION|\w+)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -172,7 +81,7 @@ _SEVERITY = {"read": 0, "write": 1, "ddl": 2}
 def classify(sql: str, dialect: Dialect, *, exists: Exists | None = None) -> Verdict:
     """Judge one SQL string. ``exists(name)`` tells whether an object exists (for CREATE OR REPLACE);
     without it a replace is always held for approval."""
-    if _INVISIBLE.search(sql):
+    if INVISIBLE.search(sql):
         return Verdict("UNKNOWN", refused="invisible_characters", reason="the SQL holds invisible control characters")
     verdict = _classify_text(sql, dialect, exists)
     folded = unicodedata.normalize("NFKC", sql)
@@ -244,7 +153,7 @@ def _judge(stmt: object, dialect: Dialect, exists: Exists | None) -> Verdict:
             needs = _max(needs, "write")
             where = node.args.get("where")
             in_merge = node.find_ancestor(exp.When) is not None  # a MERGE's ON clause is its filter
-            if not in_merge and (where is None or not _filters(where.this)):
+            if not in_merge and (where is None or not filters(where.this)):
                 approval = "no_where"
                 reason = f"{type(node).__name__.upper()} without a real WHERE changes every row"
         elif isinstance(node, (exp.Create, exp.Alter, exp.Comment, exp.Undrop, exp.Into, exp.Refresh)):
@@ -259,14 +168,14 @@ def _judge(stmt: object, dialect: Dialect, exists: Exists | None) -> Verdict:
     obj_kind = str(stmt.args.get("kind") or "").upper() if isinstance(stmt, (exp.Create, exp.Alter)) else ""
     if isinstance(stmt, exp.Create) and stmt.args.get("replace"):
         name = _objects(stmt)[0] if _objects(stmt) else ""
-        if exists is None or not name or obj_kind not in _CHECKABLE_KINDS or exists(obj_kind, name):
+        if exists is None or not name or obj_kind not in CHECKABLE_KINDS or exists(obj_kind, name):
             approval = "replace_existing"
             reason = f"CREATE OR REPLACE of an existing {obj_kind or 'object'} {name}".rstrip()
-    if isinstance(stmt, exp.Alter) and _RETENTION_WORDS.search(stmt.sql(dialect=dialect)):
+    if isinstance(stmt, exp.Alter) and RETENTION_WORDS.search(stmt.sql(dialect=dialect)):
         approval, reason = "destructive", "changing data retention can make history unrecoverable"
-    if obj_kind in _CODE_KINDS:
+    if obj_kind in CODE_KINDS:
         approval, reason = "procedure", f"a {obj_kind} runs code the guard cannot inspect"
-    if obj_kind in _ACCESS_KINDS:
+    if obj_kind in ACCESS_KINDS:
         approval, reason = "privilege", f"{obj_kind} changes who may do what"
     if needs == "read" and not isinstance(stmt, _read_types()):
         return Verdict(kind, refused="unrecognised", reason=f"the guard does not recognise a {kind} statement")
@@ -291,11 +200,11 @@ def _judge_command(stmt: object, dialect: Dialect, exists: Exists | None) -> Ver
     rest = stmt.expression.name if isinstance(stmt.expression, exp.Expr) else str(stmt.expression or "")
     if keyword == "EXPLAIN":
         return _judge_explain(rest, dialect, exists)
-    if keyword in _READ_COMMANDS:
+    if keyword in READ_COMMANDS:
         return _judge_show(keyword, rest, dialect, exists)
-    if keyword in _SESSION_COMMANDS:
+    if keyword in SESSION_COMMANDS:
         return Verdict(keyword, refused="session", reason=f"{keyword} changes the session and is refused")
-    if keyword in _FILE_COMMANDS:
+    if keyword in FILE_COMMANDS:
         return Verdict(keyword, refused="file_io", reason=f"{keyword} moves files or extensions and is refused")
     if keyword in {"CALL", "EXECUTE"}:
         return Verdict(
@@ -307,17 +216,17 @@ def _judge_command(stmt: object, dialect: Dialect, exists: Exists | None) -> Ver
     if keyword in {"CREATE", "ALTER", "COMMENT"}:
         if keyword == "ALTER" and re.match(r"\s*SESSION\b", rest, re.IGNORECASE):
             return Verdict("ALTER", refused="session", reason="ALTER SESSION changes the session and is refused")
-        destructive = _DESTRUCTIVE_WORDS.search(rest) or _RETENTION_WORDS.search(rest)
+        destructive = DESTRUCTIVE_WORDS.search(rest) or RETENTION_WORDS.search(rest)
         replace = re.match(r"\s*OR\s+REPLACE\b", rest, re.IGNORECASE)
-        found = _COMMAND_KIND.match(rest)
+        found = COMMAND_KIND.match(rest)
         kind = " ".join(found["kind"].upper().split()) if found else ""
         if kind.endswith("INTEGRATION"):
             kind = "INTEGRATION"
-        if kind in _ACCESS_KINDS:
+        if kind in ACCESS_KINDS:
             return Verdict(
                 keyword, needs="ddl", approval="privilege", reason=f"{keyword} {kind} changes who may do what"
             )
-        if kind in _CODE_KINDS or (keyword == "CREATE" and re.search(r"\bAS\b", rest, re.IGNORECASE)):
+        if kind in CODE_KINDS or (keyword == "CREATE" and re.search(r"\bAS\b", rest, re.IGNORECASE)):
             return Verdict(
                 keyword, needs="write", approval="procedure", reason=f"{keyword} {kind} runs code the guard cannot see"
             )
@@ -389,15 +298,15 @@ def _refused_anywhere(stmt: object, dialect: Dialect) -> tuple[str, str] | None:
             return "file_io", f"{type(node).__name__.upper()} touches files, extensions or settings and is refused"
         if isinstance(node, exp.Copy) and _copies_to_location(node, dialect):
             return "file_io", "COPY to or from a file or stage location is refused; load data through dbt seeds"
-        if type(node).__name__ in _FILE_EXPRESSIONS:
+        if type(node).__name__ in FILE_EXPRESSIONS:
             return "file_io", "reading files from SQL is refused"
         if isinstance(node, exp.Func):
             fname = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if (fname in _FILE_FUNCTIONS or fname.startswith(_FILE_PREFIXES)) and (
+            if (fname in FILE_FUNCTIONS or fname.startswith(FILE_PREFIXES)) and (
                 dialect == "duckdb" or isinstance(node, exp.Anonymous)
             ):
                 return "file_io", f"{fname}() reads files, other databases or SQL strings and is refused"
-            if fname.startswith("system$") and fname not in _SYSTEM_READERS:
+            if fname.startswith("system$") and fname not in SYSTEM_READERS:
                 return "system_function", f"{fname}() may change state and is refused"
         if isinstance(node, (exp.Summarize, exp.Describe, exp.Show)) and isinstance(node.this, exp.Literal):
             return "file_io", f"{type(node).__name__.upper()} of a string names a file and is refused"
@@ -413,58 +322,6 @@ def _refused_anywhere(stmt: object, dialect: Dialect) -> tuple[str, str] | None:
             if "/" in name or "\\" in name or "." in name or ":" in name:
                 return "file_io", f"{name!r} reads a file (DuckDB replacement scan) and is refused"
     return None
-
-
-def _filters(pred: object) -> bool:
-    """True if a WHERE predicate can leave rows out. Trivially true ones do not: constants only
-    (``1 = 1``, ``TRUE``), the same column on both sides (``id = id``), ``x IS NULL OR x IS NOT NULL``."""
-    from sqlglot import exp
-
-    while isinstance(pred, exp.Paren):
-        pred = pred.this
-    assert isinstance(pred, exp.Expr)
-    if isinstance(pred, exp.And):
-        return _filters(pred.this) or _filters(pred.expression)
-    if isinstance(pred, exp.Or):
-        left, right = pred.this, pred.expression
-        complementary = _negation_of(left) == _key(right) or _negation_of(right) == _key(left)
-        return _filters(left) and _filters(right) and not complementary
-    if isinstance(pred, exp.Not):
-        inner = pred.this
-        while isinstance(inner, exp.Paren):
-            inner = inner.this
-        return _filters(inner) and not isinstance(inner, (exp.And, exp.Or))
-    if isinstance(pred, (exp.Exists, exp.In, exp.Between)) and pred.find(exp.Column, exp.Subquery) is not None:
-        return True
-    if isinstance(pred, exp.Binary):
-        left, right = _columns(pred.this), _columns(pred.expression)
-        if not left and not right:
-            return False
-        return left != right or pred.find(exp.Subquery) is not None
-    return pred.find(exp.Column) is not None
-
-
-def _columns(node: object) -> set[str]:
-    from sqlglot import exp
-
-    return {c.sql() for c in node.find_all(exp.Column)} if isinstance(node, exp.Expr) else set[str]()
-
-
-def _key(pred: object) -> str:
-    from sqlglot import exp
-
-    while isinstance(pred, exp.Paren):
-        pred = pred.this
-    return pred.sql() if isinstance(pred, exp.Expr) else str(pred)
-
-
-def _negation_of(pred: object) -> str:
-    """The SQL of what ``pred`` negates (``NOT x`` → ``x``), or '' when it negates nothing."""
-    from sqlglot import exp
-
-    while isinstance(pred, exp.Paren):
-        pred = pred.this
-    return _key(pred.this) if isinstance(pred, exp.Not) else ""
 
 
 def _copies_to_location(node: object, dialect: Dialect) -> bool:

@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field
 from dacrew.errors import ApprovalRequired, GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.docs import readable_file
-from dacrew.tools.tableau.local import package_tdsx, tableau_build_datasource, tableau_check_fields
+from dacrew.tools.tableau.hyper import package_tdsx
+from dacrew.tools.tableau.local import tableau_build_datasource, tableau_check_fields
 
 __all__ = ["tableau_build_datasource", "tableau_check_fields"]  # registered with the rest of the toolset
 

@@ -1,0 +1,57 @@
+"""What ``dacrew status`` shows of a run: its tasks, what it waits for, and how it ended."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dacrew.errors import UserError
+from dacrew.findings.events import read_events
+from dacrew.findings.store import FindingsStore
+from dacrew.graph.state import RunSettings
+
+
+def status_of(settings: RunSettings) -> dict[str, Any]:
+    """What ``dacrew status`` shows: per task status and timing, totals, and what the run waits for."""
+    store = FindingsStore(settings.project)
+    events = read_events(settings.run_dir)
+    findings = {t: f for t, f in store.all().items() if f.run_id == settings.run_id}
+    kinds = ("run_finished", "run_paused", "run_stopped", "run_started", "run_resumed")
+    last = next((e for e in reversed(events) if e.get("type") in kinds), {})
+    state = {"run_finished": "finished", "run_paused": "paused", "run_stopped": "stopped"}.get(
+        str(last.get("type")), "running, or killed (resume goes on)"
+    )
+    tasks = []
+    from dacrew.plan.parse import parse_plan_file
+
+    try:
+        plan_ids = [t.id for t in parse_plan_file(settings.plan_path).tasks]
+    except UserError:
+        plan_ids = sorted(findings)
+    for tid in plan_ids:
+        f = findings.get(tid)
+        tasks.append(
+            {
+                "task": tid,
+                "status": f.status if f else "pending",
+                "owner": f.owner if f else "",
+                "attempt": f.attempt if f else 0,
+                "started": f.started if f else None,
+                "finished": f.finished if f else None,
+                "usd": f.usage.usd if f else 0.0,
+            }
+        )
+    return {
+        "run_id": settings.run_id,
+        "plan": settings.plan,
+        "state": state,
+        "status": last.get("status", state),
+        "exit_code": last.get("exit_code"),
+        "pending": last.get("pending", []) if state == "paused" else [],
+        "tasks": tasks,
+        "events": len(events),
+    }
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)
