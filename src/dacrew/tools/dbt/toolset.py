@@ -18,25 +18,10 @@ from pydantic import BaseModel, Field
 
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
-from dacrew.tools.dbt.manifest import dbt_manifest
 from dacrew.tools.dbt.runner import Invocation, NodeResult, forget_manifest, invoke, node_results, parsed_manifest
 from dacrew.tools.dbt.selection import validate_selector
 from dacrew.tools.profiles import DbtLocation, is_production_target, locate
 from dacrew.tools.sql.guard import classify
-
-__all__ = [
-    "dbt_build",
-    "dbt_compile",
-    "dbt_docs_generate",
-    "dbt_ls",
-    "dbt_manifest",
-    "dbt_parse",
-    "dbt_run",
-    "dbt_show",
-    "dbt_snapshot",
-    "dbt_source_freshness",
-    "dbt_test",
-]
 
 _SELECT = "dbt node selection syntax, e.g. `+fct_orders`, `tag:daily`, `path:models/staging` (default: all)."
 

@@ -14,19 +14,7 @@ from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.sql.guard import enforce
 from dacrew.tools.warehouse.backend import Backend
 from dacrew.tools.warehouse.connect import backend, require_target_approval
-from dacrew.tools.warehouse.ddl import warehouse_apply_ddl
 from dacrew.tools.warehouse.metadata import columns_of, object_exists, quote_table, tables_in
-
-__all__ = [
-    "warehouse_apply_ddl",
-    "warehouse_describe",
-    "warehouse_execute",
-    "warehouse_explain",
-    "warehouse_list",
-    "warehouse_profile",
-    "warehouse_query",
-    "warehouse_timed_query",
-]
 
 
 class Column(BaseModel):
