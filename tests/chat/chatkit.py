@@ -79,7 +79,9 @@ def model_turn(task: str, step: int, content: str, calls: list[tuple[str, dict[s
     }
 
 
-def turns() -> list[dict[str, Any]]:
+def turns(slow_question: float = 0.0) -> list[dict[str, Any]]:
+    """The conversation's turns; ``slow_question`` delays the second question (seconds), so that a test
+    can cancel the reply with Ctrl-C while the model is "writing" it."""
     interview = [
         (
             "Glad to help with churn.",
@@ -93,6 +95,7 @@ def turns() -> list[dict[str, Any]]:
     out = [
         model_turn("chat/interview", step, text, [(tool, args)]) for step, (text, tool, args) in enumerate(interview)
     ]
+    out[1]["delay_s"] = slow_question
     out += [
         model_turn("chat/plan", 0, "Here is a first plan.", [("write_plan", {"content": plan(FIRST)})]),
         model_turn("chat/plan", 1, "Fixed: T009 does not exist.", [("write_plan", {"content": plan(FIXED)})]),
@@ -105,7 +108,7 @@ def turns() -> list[dict[str, Any]]:
     return out
 
 
-def write_cassette(path: Path) -> Path:
+def write_cassette(path: Path, slow_question: float = 0.0) -> Path:
     header = {
         "type": "header",
         "version": 1,
@@ -113,5 +116,5 @@ def write_cassette(path: Path) -> Path:
         "model": "scripted:chat",
         "created": "2026-11-30T00:00:00Z",
     }
-    path.write_text("\n".join(json.dumps(line) for line in [header, *turns()]) + "\n", encoding="utf-8")
+    path.write_text("\n".join(json.dumps(line) for line in [header, *turns(slow_question)]) + "\n", encoding="utf-8")
     return path

@@ -105,7 +105,8 @@ class TerminalIO:
             except EOFError:
                 return None
         try:
-            return str(self._prompt_session().prompt(prompt))
+            # The run asks from inside its event loop: prompt_toolkit then runs its own in a thread.
+            return str(self._prompt_session().prompt(prompt, in_thread=_in_event_loop()))
         except KeyboardInterrupt:
             return ""  # Ctrl-C at the prompt clears the line, as in a shell
         except EOFError:
@@ -139,3 +140,13 @@ class TerminalIO:
             # Pasted text (bracketed paste) keeps its line breaks; Enter sends it.
             self._session = PromptSession(history=FileHistory(str(path)), key_bindings=bindings)
         return self._session
+
+
+def _in_event_loop() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
