@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from dacrew.chat.io import Host
 
 MAX_QUESTIONS = 12
-MAX_TURNS = 4
+MAX_TURNS = 8
 """Model replies in a row without a question for the person before the person gets the word."""
 SKIP_WORDS = ("skip", "/skip", "pass", "next")
 ENOUGH_WORDS = ("enough", "/enough", "that's enough", "that is enough", "done")
@@ -57,6 +57,8 @@ class Interview:
         self.thread.add_person(f"The feature, in the person's words: {request.strip()}")
 
     def answer(self, text: str) -> None:
+        if text.strip().lower().rstrip(".!") in ENOUGH_WORDS:
+            self.conversation.state.enough = True
         call = self.thread.open_call()
         if call is None:
             self.thread.add_person(text)
@@ -77,7 +79,7 @@ class Interview:
             spec: Path | None = None
             for call in message.tool_calls:
                 args = call["args"]
-                if call["name"] == "ask_person" and not waiting and state.questions < MAX_QUESTIONS:
+                if call["name"] == "ask_person" and not (waiting or state.enough or state.questions >= MAX_QUESTIONS):
                     state.questions += 1
                     topic = str(args.get("topic", "")).strip()
                     io.show(

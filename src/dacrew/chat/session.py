@@ -37,6 +37,8 @@ class ChatState(BaseModel):
     interview: list[dict[str, Any]] = Field(default_factory=list[dict[str, Any]])
     planning: list[dict[str, Any]] = Field(default_factory=list[dict[str, Any]])
     questions: int = 0
+    enough: bool = False
+    """The person said "enough": further questions are answered for them with "write the spec now"."""
     plan_version: int = 0
     """The last version of tasks.md written (``tasks.v<N>.md``); 0 before the first."""
     plan_valid: bool = False
