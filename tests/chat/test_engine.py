@@ -145,15 +145,17 @@ def test_approvals_show_the_exact_request_and_its_digest(tmp_path: Path) -> None
             "agent": "snowflake-expert",
             "tool": "warehouse_execute",
             "action": "drop",
-            "message": "DROP TABLE analytics.churn_snapshot",
+            "message": "warehouse_execute: DROP — needs a person's approval",
             "digest": "sha256:abc123",
+            "request": {"tool": "warehouse_execute", "sql": "DROP TABLE analytics.churn_snapshot", "dialect": "duckdb"},
         },
         {"id": "i2", "kind": "gate", "phase": "Data Foundation", "text": "Phase 'Data Foundation' is done."},
     ]
     board = io.board(TaskPlan(feature="x", tasks=[]))
     answers = Asker(conversation, board)(pending)
     assert answers == {"i1": {"approved": True}, "i2": {"approved": False}}
-    assert "DROP TABLE analytics.churn_snapshot" in io.text
+    assert "```sql\nDROP TABLE analytics.churn_snapshot\n```" in io.text
+    assert '"dialect": "duckdb"' in io.text
     assert "sha256:abc123" in io.text
     assert "answer yes or no" in io.text
     assert "| **total** |" in io.text  # /cost works while the run waits

@@ -4,7 +4,7 @@ approvals (the exact request and its digest) and phase gates become chat prompts
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dacrew.chat.views import HELP, cost_view, findings_view, status_view
 
@@ -116,7 +116,7 @@ class Asker:
         if kind == "approval":
             io.show(
                 f"**{who}** ({item.get('agent', '')}) needs approval for `{item.get('tool', '')}`"
-                f" ({item.get('action', '')}):\n\n```text\n{item.get('message', '')}\n```\n\n"
+                f" ({item.get('action', '')}): {item.get('message', '')}\n\n{_request(item.get('request'))}"
                 f"digest `{item.get('digest', '')}` — approve exactly this request? (yes/no)"
             )
         else:
@@ -165,3 +165,18 @@ def _verdict(text: str) -> dict[str, bool] | None:
     if word in NO:
         return {"approved": False}
     return None
+
+
+def _request(request: Any) -> str:
+    """The exact request an approval covers: its SQL, command or diff as is, anything else as JSON."""
+    import json
+
+    if not isinstance(request, dict) or not request:
+        return ""
+    fields = cast("dict[str, Any]", request)
+    for key, fence in (("sql", "sql"), ("command", "text"), ("diff", "diff")):
+        if isinstance(fields.get(key), str):
+            rest = {k: v for k, v in fields.items() if k != key}
+            tail = f"\n\n`{json.dumps(rest, ensure_ascii=False, default=str)}`" if rest else ""
+            return f"```{fence}\n{fields[key]}\n```{tail}\n\n"
+    return f"```json\n{json.dumps(fields, indent=2, ensure_ascii=False, default=str)}\n```\n\n"

@@ -98,7 +98,11 @@ class Planner:
                 self.conversation.save()
                 continue
             schedule = self._adopt(version, checked)
-            self.thread.add_result(str(call["id"]), f"The plan is valid. The person reviews it now.\n\n{schedule}")
+            warnings = "\n\nWarnings (fix them with the next change):\n" + "\n".join(checked.warnings)
+            self.thread.add_result(
+                str(call["id"]),
+                f"The plan is valid. The person reviews it now.\n\n{schedule}{warnings if checked.warnings else ''}",
+            )
             self.conversation.save()
             return True
         io.show("The plan still has errors; say what to change, or fix it yourself with `/edit`.")
