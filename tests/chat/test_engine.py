@@ -184,3 +184,28 @@ def test_a_reply_the_cassette_lacks_is_said_not_raised(tmp_path: Path) -> None:
     conversation.loop()
     assert "error: the cassette" in io.text
     assert "no model turn for task chat/interview attempt 1 step 1" in io.text
+
+
+def test_an_approved_plan_runs_with_its_gate_and_question_asked_in_the_chat(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    feature = project / "specs" / "001-churn"
+    feature.mkdir(parents=True)
+    (project / "dacrew.yml").write_text("gates: phases\n")
+    two_phases = plan([FIXED[0]]).replace("## Business Logic Tasks", "## Data Foundation Tasks") + (
+        "\n## Business Logic Tasks\n\n" + plan([FIXED[1]]).split("## Business Logic Tasks\n\n", 1)[1]
+    )
+    (feature / "tasks.md").write_text(two_phases)
+    (feature / "spec.md").write_text("# Feature: Churn\n")
+    io = ScriptIO(["/status", "paused is not churned", "/findings T001", "yes"])
+    conversation = _conversation(project, write_cassette(tmp_path / "chat.jsonl"), io)
+    conversation.state.feature = "001-churn"
+    conversation.state.stage = "plan"
+    conversation.state.plan_valid = True
+    assert conversation.handle("/approve")
+    assert "**T001** (business-context) asks: Do paused subscriptions count as churned?" in io.text
+    assert "| T001 | needs_input | business-context | 1 |" in io.text
+    assert "Churn definition agreed: paused is not churned." in io.text  # /findings T001 at the gate
+    assert "**Phase gate** (Data Foundation Tasks)" in io.text
+    assert "Run **completed** (exit 0)" in io.text
+    assert conversation.state.stage == "done"
+    assert last_state(project).run_id == conversation.state.run_id
