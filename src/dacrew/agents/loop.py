@@ -259,6 +259,7 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
                     "action": exc.action,
                     "message": exc.message,
                     "digest": exc.digest,
+                    "request": exc.detail,  # what the digest covers: the exact SQL, command or file change
                 },
             )
             approvals += 1

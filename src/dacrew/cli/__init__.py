@@ -68,7 +68,7 @@ def _register() -> None:
 
     app.add_typer(plan.app, name="plan")
     app.add_typer(tools.app, name="tools")
-    for optional in ("run", "evals"):
+    for optional in ("run", "evals", "chat"):
         try:
             module = __import__(f"dacrew.cli.{optional}", fromlist=["register"])
         except ModuleNotFoundError:

@@ -48,7 +48,11 @@ def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, A
     plan, _warnings = compile_plan(settings.plan_path)
     config = load_config(settings.project)
     models = resolve_model_source(settings.model, config, dry_run=settings.dry_run, base_dir=settings.project)
-    spec_path = settings.project / "spec.md"
+    # The feature's spec sits beside its plan (``specs/<###-feature>/``), or at the project's top.
+    spec_path = next(
+        (p for p in (settings.plan_path.parent / "spec.md", settings.project / "spec.md") if p.is_file()),
+        settings.project / "spec.md",
+    )
     # Import what every task needs now, not inside the first task's timing.
     import langchain_core.messages  # noqa: F401  # pyright: ignore[reportUnusedImport]
 
