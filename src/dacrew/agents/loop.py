@@ -30,6 +30,8 @@ from dacrew.agents.completion import (
 from dacrew.agents.journal import Journal
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
+from dacrew.models.caching import with_conversation_breakpoint
+from dacrew.models.resolve import is_anthropic
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
 
@@ -86,10 +88,11 @@ def _schemas(run: AgentRun) -> list[dict[str, Any]]:
         }
         for t in run.tools.values()
     ]
+    # The same tools for every task of an agent (delegate included: a task without co-owners says so
+    # when it is called), so the tools → system prefix is one cache entry for all of them.
     schemas.append(tool_schema(COMPLETE, CompleteTaskArgs))
     schemas.append(tool_schema(REQUEST_INPUT, RequestInputArgs))
-    if run.delegates:
-        schemas.append(tool_schema(DELEGATE, DelegateArgs))
+    schemas.append(tool_schema(DELEGATE, DelegateArgs))
     return schemas
 
 
@@ -113,6 +116,7 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
     model = run.model.bind_tools(_schemas(run)) if run.bind else run.model
     messages: list[Any] = [run.system, HumanMessage(content=run.prompt)]
     outcome = AgentOutcome(status="failed")
+    cached = is_anthropic(run.model_name)
     nudged = False
     for step in range(run.step_limit):
         outcome.steps = step + 1
@@ -123,7 +127,7 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
         else:
             run.emit("model_call", agent=run.agent, step=step, model=run.model_name)
             try:
-                reply = await model.ainvoke(messages)
+                reply = await model.ainvoke(with_conversation_breakpoint(messages) if cached else messages)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
             except Exception as exc:
@@ -218,11 +222,13 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
     if recorded is not None:
         return str(recorded["content"])
     approvals = 0
-    if name == DELEGATE and run.delegate is not None:
+    if name == DELEGATE:
         try:
             d = DelegateArgs.model_validate(args)
         except ValidationError as exc:
             return f"delegate arguments are invalid: {_first_error(exc)}"
+        if run.delegate is None or not run.delegates:
+            return "this task has no co-owners to delegate to: do the work yourself"
         if d.agent not in run.delegates:
             return f"you can delegate only to this task's co-owners: {', '.join(run.delegates)}"
         content = await run.delegate(d.agent, d.instructions)

@@ -44,9 +44,10 @@ def is_anthropic(model_name: str) -> bool:
 def cache_system_prompt(text: str, model_name: str) -> SystemMessage:
     """The system prompt as a message; for Anthropic, marked as a prompt-cache breakpoint.
 
-    Anthropic caches the request prefix in the order tools → system → messages, so one breakpoint
-    on the system prompt caches the tool definitions and the prompt together: every later step of
-    the task (and every task of the same agent) reads them from the cache.
+    Anthropic caches the request prefix in the order tools → system → messages, so a breakpoint on
+    the system prompt caches the tool definitions and the prompt together: every task of the same
+    agent reads them from the cache. The conversation gets a second breakpoint at each step
+    (:mod:`dacrew.models.caching`).
     """
     if is_anthropic(model_name):
         return SystemMessage(content=[{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}])
