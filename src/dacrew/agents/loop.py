@@ -22,12 +22,15 @@ from dacrew.agents.completion import (
     COMPLETE,
     DELEGATE,
     REQUEST_INPUT,
+    RESULT_PAGE,
     CompleteTaskArgs,
     DelegateArgs,
     RequestInputArgs,
+    ResultPageArgs,
     tool_schema,
 )
 from dacrew.agents.journal import Journal
+from dacrew.agents.pages import ResultPages
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
 from dacrew.models.caching import with_conversation_breakpoint
@@ -35,7 +38,6 @@ from dacrew.models.resolve import is_anthropic
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
 
-MAX_RESULT_CHARS = 20_000
 NUDGE = (
     "You ended your turn without calling complete_task or request_input. Finish the task by calling "
     "complete_task with a summary of what you delivered, or ask a person with request_input."
@@ -93,6 +95,7 @@ def _schemas(run: AgentRun) -> list[dict[str, Any]]:
     schemas.append(tool_schema(COMPLETE, CompleteTaskArgs))
     schemas.append(tool_schema(REQUEST_INPUT, RequestInputArgs))
     schemas.append(tool_schema(DELEGATE, DelegateArgs))
+    schemas.append(tool_schema(RESULT_PAGE, ResultPageArgs))
     return schemas
 
 
@@ -103,10 +106,13 @@ def _clean(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _result_text(result: Any) -> str:
-    text = result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result, default=str)
-    if len(text) > MAX_RESULT_CHARS:
-        text = text[:MAX_RESULT_CHARS] + f"… [truncated {len(text) - MAX_RESULT_CHARS} characters]"
-    return text
+    if hasattr(result, "for_model"):
+        return str(result.for_model())
+    return result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result, default=str)
+
+
+def _pages(run: AgentRun) -> ResultPages:
+    return ResultPages(run.journal.path.parent / "results")
 
 
 async def run_agent(run: AgentRun) -> AgentOutcome:
@@ -169,6 +175,8 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                     content = f"complete_task arguments are invalid: {_first_error(exc)}"
             elif name == REQUEST_INPUT:
                 content = await _ask(run, f"{mkey}/{call_id}", args)
+            elif name == RESULT_PAGE:
+                content = _pages(run).page(args)
             else:
                 content = await _call_tool(run, f"{mkey}/{call_id}", name, args)
             messages.append(ToolMessage(content=content, tool_call_id=call_id, name=name))
@@ -241,7 +249,8 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
     while True:
         try:
             result = await asyncio.to_thread(tool.call, run.ctx, args)
-            content, status = _result_text(result), "ok" if getattr(result, "ok", True) else "failed"
+            content = _pages(run).cut(key, _result_text(result))
+            status = "ok" if getattr(result, "ok", True) else "failed"
         except ValidationError as exc:
             content, status = f"invalid arguments for {name}: {_first_error(exc)}", "error"
         except ApprovalRequired as exc:
