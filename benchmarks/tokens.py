@@ -9,7 +9,7 @@ from a script per agent — profiles, dbt builds, queries, files, pipelines, dat
 dbt result per node, query rows). Tasks run one after another in dependency order; each task's
 dependencies hand over as the run does it (findings in the store, read by ``FindingsStore.handoff``).
 
-Token counts come from the fake, the same rule for every request (``dacrew.testing.anthropic_tokens``):
+Token counts come from the fake, the same rule for every request (``dacrew.models.estimate``):
 each tool definition, system block and message block counts ``ceil(characters of its JSON / 4)``;
 cache reads and writes follow the request's ``cache_control`` breakpoints as Anthropic documents them
 (minimum 1,024 cached tokens). "Input" below is everything the model read: uncached + cache read + cache

@@ -34,6 +34,7 @@ from dacrew.agents.pages import ResultPages
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
 from dacrew.models.caching import with_conversation_breakpoint
+from dacrew.models.estimate import UsageEstimator
 from dacrew.models.resolve import is_anthropic
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
@@ -42,6 +43,9 @@ NUDGE = (
     "You ended your turn without calling complete_task or request_input. Finish the task by calling "
     "complete_task with a summary of what you delivered, or ask a person with request_input."
 )
+
+ESTIMATED_USAGE = "dacrew_estimated_usage"
+"""Where an estimated usage rides in a reply's ``response_metadata`` (and so in the journal)."""
 
 Emit = Callable[..., None]
 Delegator = Callable[[str, str], Awaitable[str]]
@@ -80,6 +84,8 @@ class AgentRun:
     asker: TaskAsker | None = None
     policy: Callable[[str], bool | None] | None = None
     """Headless runs: decides an approval by rule (None: ask a person)."""
+    estimator: UsageEstimator | None = None
+    """Estimates the usage of replies that report none (a scripted cassette)."""
 
 
 def _schemas(run: AgentRun) -> list[dict[str, Any]]:
@@ -119,7 +125,8 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
     """Run the conversation to ``complete_task``, a failure, or an interrupt (which propagates)."""
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage, message_to_dict, messages_from_dict
 
-    model = run.model.bind_tools(_schemas(run)) if run.bind else run.model
+    schemas = _schemas(run)
+    model = run.model.bind_tools(schemas) if run.bind else run.model
     messages: list[Any] = [run.system, HumanMessage(content=run.prompt)]
     outcome = AgentOutcome(status="failed")
     cached = is_anthropic(run.model_name)
@@ -142,17 +149,22 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                 outcome.error = f"model call failed at step {step}: {type(exc).__name__}: {exc}"
                 run.emit("model_error", agent=run.agent, step=step, error=outcome.error)
                 return outcome
-            run.journal.record_model(mkey, message_to_dict(reply), model=run.model_name)
-            usage = usage_from_message(reply, run.model_name, run.pricing)
+            fallback = _fallback_of(reply)
+            usage = usage_from_message(reply, fallback or run.model_name, run.pricing)
+            if not usage.total_tokens and run.estimator is not None and isinstance(reply, AIMessage):
+                usage = run.estimator.estimate(messages, schemas, reply)
+                reply.response_metadata[ESTIMATED_USAGE] = usage.model_dump()
+            run.journal.record_model(mkey, message_to_dict(reply), model=fallback or run.model_name)
             run.emit(
                 "model_response",
                 agent=run.agent,
                 step=step,
                 tool_calls=[c["name"] for c in getattr(reply, "tool_calls", [])],
                 usage=usage.model_dump(),
+                **({"fallback": fallback} if fallback else {}),
             )
         assert isinstance(reply, AIMessage)
-        outcome.usage = outcome.usage + usage_from_message(reply, run.model_name, run.pricing)
+        outcome.usage = outcome.usage + _usage_of(run, reply)
         messages.append(reply)
         if not reply.tool_calls:
             if nudged:
@@ -186,6 +198,19 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
             return outcome
     outcome.error = f"step limit reached ({run.step_limit} model calls) without complete_task"
     return outcome
+
+
+def _usage_of(run: AgentRun, reply: Any) -> Usage:
+    """A reply's usage: its estimate if it was estimated, else what it reports, priced."""
+    estimated = (getattr(reply, "response_metadata", None) or {}).get(ESTIMATED_USAGE)
+    if isinstance(estimated, dict):
+        return Usage.model_validate(estimated)
+    return usage_from_message(reply, _fallback_of(reply) or run.model_name, run.pricing)
+
+
+def _fallback_of(reply: Any) -> str:
+    """The fallback model that answered (``models.fallback``), or empty."""
+    return str((getattr(reply, "response_metadata", None) or {}).get("fallback_model") or "")
 
 
 def _is_interrupt(exc: BaseException) -> bool:

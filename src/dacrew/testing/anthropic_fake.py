@@ -16,7 +16,7 @@ that share of requests fail at random (429 with ``retry-after``, 529, 500, or no
 client's read timeout) without using up a reply. Requests with ``"stream": true`` get the
 server-sent-event form of the same reply.
 
-Usage is computed from each request (:mod:`dacrew.testing.anthropic_tokens`: characters ÷ 4, prompt-cache
+Usage is computed from each request (:mod:`dacrew.models.estimate`: characters ÷ 4, prompt-cache
 reads and writes at the request's ``cache_control`` breakpoints); ``.usage`` keeps one entry per answered
 request. A reply scripted with ``usage=`` reports those figures instead.
 """
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from dacrew.testing.anthropic_tokens import DEFAULT_MIN_CACHE_TOKENS, PromptCache, RequestUsage, output_tokens
+from dacrew.models.estimate import DEFAULT_MIN_CACHE_TOKENS, PromptCache, RequestUsage, output_tokens
 from dacrew.testing.loopback import LoopbackServer
 
 Responder = Callable[[dict[str, Any]], list[dict[str, Any]]]

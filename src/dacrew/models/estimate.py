@@ -1,5 +1,6 @@
-"""Token counts and prompt-cache accounting for the Messages API fake, computed the same way for every
-request.
+"""Token counts and prompt-cache accounting from the requests themselves, computed the same way for every
+request: what the Messages API fake reports, and what a replayed run without recorded usage would have
+cost (:class:`UsageEstimator`).
 
 **The estimate.** A request is flattened into blocks in the order Anthropic builds its prompt — each tool
 definition, then each system block, then each content block of each message (a string content is one
@@ -25,6 +26,8 @@ import math
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+from dacrew.findings.format import Usage
 
 LOOKBACK_BLOCKS = 20
 DEFAULT_MIN_CACHE_TOKENS = 1024
@@ -128,3 +131,58 @@ class PromptCache:
 def output_tokens(content: list[dict[str, Any]]) -> int:
     """The estimate for a reply's content blocks (at least 1)."""
     return max(1, sum(estimate_tokens(block) for block in content))
+
+
+class UsageEstimator:
+    """What a conversation would cost on an Anthropic model, from the requests dacrew built: each request
+    is laid out as ``ChatAnthropic`` would send it (the system prompt and the newest message as cache
+    breakpoints, like a live run), counted by the rule above with one prompt cache for the whole run,
+    and priced. The result is marked ``estimated``; its price is in ``estimated_usd`` (``usd`` stays 0:
+    nothing was paid, and budgets count only what was)."""
+
+    def __init__(self, model_name: str, pricing: Any = None) -> None:
+        self.model_name = model_name
+        self.pricing = pricing
+        self.cache = PromptCache()
+        self._client: Any = None
+
+    def _payload(self, messages: list[Any], tools: list[dict[str, Any]]) -> dict[str, Any]:
+        from langchain_anthropic import ChatAnthropic
+        from langchain_anthropic.chat_models import convert_to_anthropic_tool
+        from langchain_core.messages import SystemMessage
+        from pydantic import SecretStr
+
+        from dacrew.models.caching import EPHEMERAL, with_conversation_breakpoint
+        from dacrew.models.usage import bare_model_name
+
+        if self._client is None:
+            # Only the request payload is built: no key is needed and nothing is sent.
+            model = bare_model_name(self.model_name)
+            self._client = ChatAnthropic(model_name=model, api_key=SecretStr("unused"), timeout=None, stop=None)
+        head = messages[:1]
+        if head and isinstance(head[0], SystemMessage) and isinstance(head[0].content, str):
+            head = [SystemMessage(content=[{"type": "text", "text": head[0].content, "cache_control": EPHEMERAL}])]
+        shaped = head + with_conversation_breakpoint(messages[1:])
+        anthropic_tools = [convert_to_anthropic_tool(t) for t in tools]
+        return self._client._get_request_payload(shaped, tools=anthropic_tools)  # pyright: ignore[reportPrivateUsage]
+
+    def estimate(self, messages: list[Any], tools: list[dict[str, Any]], reply: Any) -> Usage:
+        """The estimated usage of the call that sent ``messages`` (LangChain messages, the system prompt
+        first) with ``tools`` (OpenAI-format schemas) and got ``reply`` (an ``AIMessage``)."""
+        from dacrew.models.usage import cost_usd
+
+        counted = self.cache.account(self._payload(messages, tools))
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply.content}] if reply.content else []
+        content += [
+            {"type": "tool_use", "id": c.get("id") or "", "name": c["name"], "input": c["args"]}
+            for c in getattr(reply, "tool_calls", None) or []
+        ]
+        usage = Usage(
+            input_tokens=counted.total_input,
+            output_tokens=output_tokens(content),
+            cache_read_tokens=counted.cache_read_input_tokens,
+            cache_write_tokens=counted.cache_creation_input_tokens,
+            estimated=True,
+        )
+        usage.estimated_usd = cost_usd(self.model_name, usage, self.pricing)
+        return usage

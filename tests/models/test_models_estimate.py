@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dacrew.testing.anthropic_tokens import PromptCache, estimate_tokens
+from dacrew.models.estimate import PromptCache, estimate_tokens
 
 MARK = {"type": "ephemeral"}
 
