@@ -60,6 +60,7 @@ from dacrew.plan.parse import parse_plan
 from dacrew.plan.schedule import topological_order
 from dacrew.testing.anthropic_fake import AnthropicFake
 from dacrew.tools.base import Tool, ToolResult
+from dacrew.tools.dbt.toolset import DbtResult
 from dacrew.tools.registry import load_all
 
 SPEC = """\
@@ -108,6 +109,7 @@ def _dbt(command: str, select: str) -> dict[str, Any]:
         nodes.append(
             {
                 "unique_id": f"model.customer_ltv.{model}",
+                "name": model,
                 "resource_type": "model",
                 "status": "success",
                 "execution_time": round(0.12 + i * 0.07, 2),
@@ -120,11 +122,14 @@ def _dbt(command: str, select: str) -> dict[str, Any]:
             nodes.append(
                 {
                     "unique_id": f"test.customer_ltv.{test}_{model}_customer_id.{i:04x}{len(test):04x}",
+                    "name": f"{test}_{model}_customer_id",
                     "resource_type": "test",
-                    "status": "pass",
+                    "status": "warn" if (i, test) == (3, "accepted_values") else "pass",
                     "execution_time": 0.04,
-                    "message": "PASS",
-                    "failures": 0,
+                    "message": "Got 2 results, configured to warn if != 0"
+                    if (i, test) == (3, "accepted_values")
+                    else "PASS",
+                    "failures": 2 if (i, test) == (3, "accepted_values") else 0,
                     "rows_affected": None,
                 }
             )
@@ -196,7 +201,12 @@ def canned_catalogue() -> dict[str, Tool]:
     """The real tools (names, descriptions, schemas) with canned results in place of the systems."""
 
     def canned(name: str) -> Any:
-        return lambda ctx, args: Canned(**_result(name, args.model_dump()))  # pyright: ignore[reportUnknownLambdaType]
+        def call(ctx: Any, args: Any) -> ToolResult:
+            data = _result(name, args.model_dump())
+            # dbt results keep their real type, so the model reads them condensed as in a real run.
+            return DbtResult.model_validate(data) if "nodes" in data and "summary" in data else Canned(**data)
+
+        return call
 
     return {name: dataclasses.replace(t, func=canned(name)) for name, t in load_all().items()}
 
@@ -326,7 +336,7 @@ def handed(plan: TaskPlan, task_id: str, *, upstream: bool) -> list[str]:
     return [t for t in topological_order(plan) if t in seen]
 
 
-def run_variant(name: str, *, naive: str = "", caching: bool = True) -> dict[str, Any]:
+async def run_variant(name: str, *, naive: str = "", caching: bool = True) -> dict[str, Any]:
     plan = parse_plan((resources.files("dacrew.prompts") / "tasks-template.md").read_text(encoding="utf-8"))
     tasks = {t.id: t for t in plan.tasks}
     with (
@@ -339,25 +349,22 @@ def run_variant(name: str, *, naive: str = "", caching: bool = True) -> dict[str
         source = ModelSource(DEFAULT_MODEL, None, base_dir=project)
         store = FindingsStore(project)
 
-        async def run_all() -> None:
-            for task_id in topological_order(plan):
-                task = tasks[task_id]
-                handoff = (
-                    "\n\n".join(transcript(fake, d) for d in handed(plan, task_id, upstream=naive == "upstream"))
-                    if naive
-                    else store.handoff(task.dependencies)
-                )
-                store.start(task_id, title=task.title, owner=" + ".join(task.owners), depends_on=task.dependencies)
-                a = Assignment(task=task, attempt=1, project_dir=project, run_id=name, spec=SPEC, handoff=handoff)
-                journal = Journal(project / ".journal" / f"{task_id}.jsonl")
-                out = await run_assignment(a, models=source, journal=journal, emit=lambda *a, **k: None)
-                if out.status != "completed" or out.result is None:
-                    raise SystemExit(f"{name}: {task_id} did not complete: {out.error}")
-                r = out.result
-                store.finish(task_id, "completed", summary=r.summary, artifacts=r.artifacts, next_steps=r.next_steps)
+        for task_id in topological_order(plan):
+            task = tasks[task_id]
+            handoff = (
+                "\n\n".join(transcript(fake, d) for d in handed(plan, task_id, upstream=naive == "upstream"))
+                if naive
+                else store.handoff(task.dependencies)
+            )
+            store.start(task_id, title=task.title, owner=" + ".join(task.owners), depends_on=task.dependencies)
+            a = Assignment(task=task, attempt=1, project_dir=project, run_id=name, spec=SPEC, handoff=handoff)
+            journal = Journal(project / ".journal" / f"{task_id}.jsonl")
+            out = await run_assignment(a, models=source, journal=journal, emit=lambda *a, **k: None)
+            if out.status != "completed" or out.result is None:
+                raise SystemExit(f"{name}: {task_id} did not complete: {out.error}")
+            r = out.result
+            store.finish(task_id, "completed", summary=r.summary, artifacts=r.artifacts, next_steps=r.next_steps)
 
-        reset_async_clients()
-        asyncio.run(run_all())
         served = list(fake.usage)
     inputs = [u.request.total_input for u in served]
     usage = Usage(
@@ -379,12 +386,19 @@ def run_variant(name: str, *, naive: str = "", caching: bool = True) -> dict[str
     }
 
 
+async def run_all() -> tuple[dict[str, Any], ...]:
+    # One event loop for all variants: the client's shared HTTP connections stay on the loop they opened on.
+    reset_async_clients()
+    dacrew = await run_variant("dacrew")
+    naive = await run_variant("naive", naive="upstream")
+    flat = await run_variant("naive_direct", naive="direct")
+    no_cache = await run_variant("no_cache", caching=False)
+    return dacrew, naive, flat, no_cache
+
+
 def main() -> None:
     specialist.load_all = canned_catalogue  # the systems answer with canned results
-    dacrew = run_variant("dacrew")
-    naive = run_variant("naive", naive="upstream")
-    flat = run_variant("naive_direct", naive="direct")
-    no_cache = run_variant("no_cache", caching=False)
+    dacrew, naive, flat, no_cache = asyncio.run(run_all())
     figures = {
         "plan": "tasks-template.md (18 tasks)",
         "model_prices": DEFAULT_MODEL,
