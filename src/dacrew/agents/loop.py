@@ -34,8 +34,8 @@ from dacrew.agents.pages import ResultPages
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
 from dacrew.models.caching import with_conversation_breakpoint
-from dacrew.models.estimate import UsageEstimator
-from dacrew.models.resolve import is_anthropic
+from dacrew.models.estimate import ESTIMATED_USAGE, UsageEstimator
+from dacrew.models.resolve import FALLBACK_MODEL, is_anthropic
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
 
@@ -43,9 +43,6 @@ NUDGE = (
     "You ended your turn without calling complete_task or request_input. Finish the task by calling "
     "complete_task with a summary of what you delivered, or ask a person with request_input."
 )
-
-ESTIMATED_USAGE = "dacrew_estimated_usage"
-"""Where an estimated usage rides in a reply's ``response_metadata`` (and so in the journal)."""
 
 Emit = Callable[..., None]
 Delegator = Callable[[str, str], Awaitable[str]]
@@ -210,7 +207,7 @@ def _usage_of(run: AgentRun, reply: Any) -> Usage:
 
 def _fallback_of(reply: Any) -> str:
     """The fallback model that answered (``models.fallback``), or empty."""
-    return str((getattr(reply, "response_metadata", None) or {}).get("fallback_model") or "")
+    return str((getattr(reply, "response_metadata", None) or {}).get(FALLBACK_MODEL) or "")
 
 
 def _is_interrupt(exc: BaseException) -> bool:

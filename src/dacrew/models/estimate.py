@@ -29,6 +29,8 @@ from typing import Any
 
 from dacrew.findings.format import Usage
 
+ESTIMATED_USAGE = "dacrew_estimated_usage"
+"""Where an estimated usage rides in a reply's ``response_metadata`` (and so in the task's journal)."""
 LOOKBACK_BLOCKS = 20
 DEFAULT_MIN_CACHE_TOKENS = 1024
 

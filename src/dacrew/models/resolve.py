@@ -55,6 +55,8 @@ def cache_system_prompt(text: str, model_name: str) -> SystemMessage:
     return SystemMessage(content=text)
 
 
+FALLBACK_MODEL = "fallback_model"
+"""The key in a response's ``response_metadata`` that names the fallback model which answered."""
 FALLBACK_AFTER_OVERLOADS = 2
 """Overloaded (529) answers to one call after which its remaining attempts go to the fallback model."""
 
@@ -64,7 +66,7 @@ class LimitedChatModel(BaseChatModel):
 
     With a ``fallback``, a call that got :data:`FALLBACK_AFTER_OVERLOADS` overloaded answers makes its
     remaining attempts on the fallback model, with the same tools; its response's
-    ``response_metadata["fallback_model"]`` names the fallback.
+    ``response_metadata[FALLBACK_MODEL]`` names the fallback.
     """
 
     inner: BaseChatModel
@@ -99,7 +101,7 @@ class LimitedChatModel(BaseChatModel):
         for generation in result.generations:
             message = getattr(generation, "message", None)
             if message is not None:
-                message.response_metadata["fallback_model"] = self.fallback_name
+                message.response_metadata[FALLBACK_MODEL] = self.fallback_name
         return result
 
     def _generate(
