@@ -124,3 +124,10 @@ def test_the_fallback_must_be_an_anthropic_model(monkeypatch: pytest.MonkeyPatch
     assert isinstance(model, LimitedChatModel)
     assert model.fallback_name == "anthropic:claude-haiku-4-5"
     assert model.fallback is not None
+
+
+def test_a_replay_needs_no_key_for_the_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    cassette = _cassette(tmp_path / "c.jsonl")
+    source = resolve_model_source(f"replay:{cassette}", _config(fallback="anthropic:claude-haiku-4-5"))
+    assert source.model_name("dbt-expert").startswith("replay:")

@@ -248,7 +248,7 @@ class ModelSource:
             else:
                 check_credentials(name)
         fallback = self.config.models.fallback if self.config is not None else None
-        if fallback:
+        if fallback and any(is_anthropic(name) for name in self._planned_names()):
             check_credentials(fallback)
             if not is_anthropic(fallback) or fallback.startswith(REPLAY_PREFIX):
                 raise UserError(f"models.fallback must be an Anthropic model (anthropic:…), not {fallback!r}")
