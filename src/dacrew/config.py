@@ -74,11 +74,15 @@ class OrchestraSettings(BaseModel):
 
 
 class ModelSettings(BaseModel):
-    """``default`` plus one optional key per agent (``dbt-expert: anthropic:…``)."""
+    """``default``, ``fallback``, ``timeout_s``, plus one optional key per agent (``dbt-expert: anthropic:…``)."""
 
     model_config = ConfigDict(extra="allow")
 
     default: str | None = None
+    fallback: str | None = None
+    """A model of the same provider that takes over a call after repeated overloaded (529) answers."""
+    timeout_s: float | None = Field(default=None, gt=0)
+    """Seconds a model call may wait for its answer before it is retried (default: the client's own)."""
 
     def for_agent(self, agent: str) -> str | None:
         extra = self.model_extra or {}

@@ -334,3 +334,21 @@ def test_suspended_stops_redrawing_and_resumes() -> None:
     final = output(console)
     assert final.index("Gross or net revenue? net") < final.rindex("T002")
     assert "running" in row(final[final.rindex("Phase") :], "T002")
+
+
+def test_estimated_usage_fills_the_columns_marked_as_estimates() -> None:
+    board = Board(plan(), console=Console(file=io.StringIO(), force_terminal=True, width=120))
+    board.handle(ev(0, "run_started", run_id="r-8", plan="tasks.md", feature="Customer LTV", tasks=5, model="m"))
+    board.handle(ev(0.1, "task_started", "T002", owner="dbt-expert", attempt=1))
+    estimated = usage(3000, 200, 0.0) | {"estimated": True, "estimated_usd": 0.0121}
+    board.handle(ev(1, "model_response", "T002", agent="dbt-expert", step=0, tool_calls=[], usage=estimated))
+    t002 = row(render(board), "T002")
+    assert "~3,200" in t002
+    assert "~$0.0121 est." in t002
+    # Paid usage is shown as it is: no estimate marks.
+    board.handle(ev(1.2, "task_started", "T003", owner="snowflake-expert", attempt=1))
+    board.handle(ev(2, "model_response", "T003", agent="snowflake-expert", step=0, usage=usage(10, 5, 0.002)))
+    t003 = row(render(board), "T003")
+    assert "15" in t003
+    assert "$0.0020" in t003
+    assert "~" not in t003

@@ -111,3 +111,23 @@ def test_factory_source_gives_each_task_its_own_model() -> None:
     assert source.model_name("dbt-expert") == "scripted"
     assert source.describe() == "scripted models (built in code)"
     scripts["T2"].assert_complete()
+
+
+def test_the_fallback_must_be_an_anthropic_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000000000000000")
+    with pytest.raises(UserError, match=r"models\.fallback must be an Anthropic model"):
+        resolve_model_source(None, _config(default="anthropic:claude-sonnet-5-5", fallback="openai:gpt-5"))
+    source = resolve_model_source(
+        None, _config(default="anthropic:claude-sonnet-5-5", fallback="anthropic:claude-haiku-4-5")
+    )
+    model = source.live_model("anthropic:claude-sonnet-5-5")
+    assert isinstance(model, LimitedChatModel)
+    assert model.fallback_name == "anthropic:claude-haiku-4-5"
+    assert model.fallback is not None
+
+
+def test_a_replay_needs_no_key_for_the_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    cassette = _cassette(tmp_path / "c.jsonl")
+    source = resolve_model_source(f"replay:{cassette}", _config(fallback="anthropic:claude-haiku-4-5"))
+    assert source.model_name("dbt-expert").startswith("replay:")

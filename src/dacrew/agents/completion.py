@@ -1,5 +1,6 @@
-"""The framework's own tools, held by every specialist: ``complete_task``, ``request_input`` and (for
-a task's lead) ``delegate``. They end or steer the agent's turn; the loop handles them itself."""
+"""The framework's own tools, held by every specialist: ``complete_task``, ``request_input``,
+``delegate`` (to a task's co-owners) and ``result_page`` (the rest of a long tool result). They end or
+steer the agent's turn; the loop handles them itself."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 COMPLETE = "complete_task"
 REQUEST_INPUT = "request_input"
 DELEGATE = "delegate"
+RESULT_PAGE = "result_page"
+PAGE_CHARS = 20_000
 
 
 class ProposedCheck(BaseModel):
@@ -55,6 +58,16 @@ class DelegateArgs(BaseModel):
     instructions: str = Field(description="Exactly what they should do, with files and acceptance.")
 
 
+class ResultPageArgs(BaseModel):
+    """Read more of a tool result that came back cut: the characters from ``offset`` on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    handle: str = Field(description="The handle the cut result named, e.g. T004.1.m3.toolu_01.")
+    offset: int = Field(ge=0, description="The first character to read (the cut result says where it stopped).")
+    length: int = Field(default=PAGE_CHARS, ge=1, le=PAGE_CHARS, description="How many characters to read.")
+
+
 @functools.cache
 def tool_schema(name: str, model: type[BaseModel]) -> dict[str, Any]:
     """An OpenAI-style function schema, which every LangChain chat model's ``bind_tools`` accepts."""
@@ -70,4 +83,5 @@ FRAMEWORK_TOOLS: dict[str, type[BaseModel]] = {
     COMPLETE: CompleteTaskArgs,
     REQUEST_INPUT: RequestInputArgs,
     DELEGATE: DelegateArgs,
+    RESULT_PAGE: ResultPageArgs,
 }

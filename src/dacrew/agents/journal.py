@@ -50,12 +50,17 @@ class Journal:
         """What this attempt's recorded model calls used (and cost)."""
         from langchain_core.messages import messages_from_dict
 
+        from dacrew.models.estimate import ESTIMATED_USAGE
         from dacrew.models.usage import usage_from_message
 
         total = Usage()
         for entry in self._models.values():
             message = messages_from_dict([entry["message"]])[0]
-            total = total + usage_from_message(message, str(entry.get("model", "")), pricing)
+            estimated = message.response_metadata.get(ESTIMATED_USAGE)
+            if isinstance(estimated, dict):
+                total = total + Usage.model_validate(estimated)
+            else:
+                total = total + usage_from_message(message, str(entry.get("model", "")), pricing)
         return total
 
     def _append(self, entry: dict[str, Any], index: dict[str, dict[str, Any]]) -> None:

@@ -22,18 +22,23 @@ from dacrew.agents.completion import (
     COMPLETE,
     DELEGATE,
     REQUEST_INPUT,
+    RESULT_PAGE,
     CompleteTaskArgs,
     DelegateArgs,
     RequestInputArgs,
+    ResultPageArgs,
     tool_schema,
 )
 from dacrew.agents.journal import Journal
+from dacrew.agents.pages import ResultPages
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
+from dacrew.models.caching import with_conversation_breakpoint
+from dacrew.models.estimate import ESTIMATED_USAGE, UsageEstimator
+from dacrew.models.resolve import FALLBACK_MODEL, is_anthropic
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
 
-MAX_RESULT_CHARS = 20_000
 NUDGE = (
     "You ended your turn without calling complete_task or request_input. Finish the task by calling "
     "complete_task with a summary of what you delivered, or ask a person with request_input."
@@ -76,6 +81,8 @@ class AgentRun:
     asker: TaskAsker | None = None
     policy: Callable[[str], bool | None] | None = None
     """Headless runs: decides an approval by rule (None: ask a person)."""
+    estimator: UsageEstimator | None = None
+    """Estimates the usage of replies that report none (a scripted cassette)."""
 
 
 def _schemas(run: AgentRun) -> list[dict[str, Any]]:
@@ -86,10 +93,12 @@ def _schemas(run: AgentRun) -> list[dict[str, Any]]:
         }
         for t in run.tools.values()
     ]
+    # The same tools for every task of an agent (delegate included: a task without co-owners says so
+    # when it is called), so the tools → system prefix is one cache entry for all of them.
     schemas.append(tool_schema(COMPLETE, CompleteTaskArgs))
     schemas.append(tool_schema(REQUEST_INPUT, RequestInputArgs))
-    if run.delegates:
-        schemas.append(tool_schema(DELEGATE, DelegateArgs))
+    schemas.append(tool_schema(DELEGATE, DelegateArgs))
+    schemas.append(tool_schema(RESULT_PAGE, ResultPageArgs))
     return schemas
 
 
@@ -100,19 +109,24 @@ def _clean(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _result_text(result: Any) -> str:
-    text = result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result, default=str)
-    if len(text) > MAX_RESULT_CHARS:
-        text = text[:MAX_RESULT_CHARS] + f"… [truncated {len(text) - MAX_RESULT_CHARS} characters]"
-    return text
+    if hasattr(result, "for_model"):
+        return str(result.for_model())
+    return result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result, default=str)
+
+
+def _pages(run: AgentRun) -> ResultPages:
+    return ResultPages(run.journal.path.parent / "results")
 
 
 async def run_agent(run: AgentRun) -> AgentOutcome:
     """Run the conversation to ``complete_task``, a failure, or an interrupt (which propagates)."""
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage, message_to_dict, messages_from_dict
 
-    model = run.model.bind_tools(_schemas(run)) if run.bind else run.model
+    schemas = _schemas(run)
+    model = run.model.bind_tools(schemas) if run.bind else run.model
     messages: list[Any] = [run.system, HumanMessage(content=run.prompt)]
     outcome = AgentOutcome(status="failed")
+    cached = is_anthropic(run.model_name)
     nudged = False
     for step in range(run.step_limit):
         outcome.steps = step + 1
@@ -123,7 +137,7 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
         else:
             run.emit("model_call", agent=run.agent, step=step, model=run.model_name)
             try:
-                reply = await model.ainvoke(messages)
+                reply = await model.ainvoke(with_conversation_breakpoint(messages) if cached else messages)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
             except Exception as exc:
@@ -132,17 +146,22 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                 outcome.error = f"model call failed at step {step}: {type(exc).__name__}: {exc}"
                 run.emit("model_error", agent=run.agent, step=step, error=outcome.error)
                 return outcome
-            run.journal.record_model(mkey, message_to_dict(reply), model=run.model_name)
-            usage = usage_from_message(reply, run.model_name, run.pricing)
+            fallback = _fallback_of(reply)
+            usage = usage_from_message(reply, fallback or run.model_name, run.pricing)
+            if not usage.total_tokens and run.estimator is not None and isinstance(reply, AIMessage):
+                usage = run.estimator.estimate(messages, schemas, reply)
+                reply.response_metadata[ESTIMATED_USAGE] = usage.model_dump()
+            run.journal.record_model(mkey, message_to_dict(reply), model=fallback or run.model_name)
             run.emit(
                 "model_response",
                 agent=run.agent,
                 step=step,
                 tool_calls=[c["name"] for c in getattr(reply, "tool_calls", [])],
                 usage=usage.model_dump(),
+                **({"fallback": fallback} if fallback else {}),
             )
         assert isinstance(reply, AIMessage)
-        outcome.usage = outcome.usage + usage_from_message(reply, run.model_name, run.pricing)
+        outcome.usage = outcome.usage + _usage_of(run, reply)
         messages.append(reply)
         if not reply.tool_calls:
             if nudged:
@@ -165,6 +184,8 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                     content = f"complete_task arguments are invalid: {_first_error(exc)}"
             elif name == REQUEST_INPUT:
                 content = await _ask(run, f"{mkey}/{call_id}", args)
+            elif name == RESULT_PAGE:
+                content = _pages(run).page(args)
             else:
                 content = await _call_tool(run, f"{mkey}/{call_id}", name, args)
             messages.append(ToolMessage(content=content, tool_call_id=call_id, name=name))
@@ -174,6 +195,19 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
             return outcome
     outcome.error = f"step limit reached ({run.step_limit} model calls) without complete_task"
     return outcome
+
+
+def _usage_of(run: AgentRun, reply: Any) -> Usage:
+    """A reply's usage: its estimate if it was estimated, else what it reports, priced."""
+    estimated = (getattr(reply, "response_metadata", None) or {}).get(ESTIMATED_USAGE)
+    if isinstance(estimated, dict):
+        return Usage.model_validate(estimated)
+    return usage_from_message(reply, _fallback_of(reply) or run.model_name, run.pricing)
+
+
+def _fallback_of(reply: Any) -> str:
+    """The fallback model that answered (``models.fallback``), or empty."""
+    return str((getattr(reply, "response_metadata", None) or {}).get(FALLBACK_MODEL) or "")
 
 
 def _is_interrupt(exc: BaseException) -> bool:
@@ -218,11 +252,13 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
     if recorded is not None:
         return str(recorded["content"])
     approvals = 0
-    if name == DELEGATE and run.delegate is not None:
+    if name == DELEGATE:
         try:
             d = DelegateArgs.model_validate(args)
         except ValidationError as exc:
             return f"delegate arguments are invalid: {_first_error(exc)}"
+        if run.delegate is None or not run.delegates:
+            return "this task has no co-owners to delegate to: do the work yourself"
         if d.agent not in run.delegates:
             return f"you can delegate only to this task's co-owners: {', '.join(run.delegates)}"
         content = await run.delegate(d.agent, d.instructions)
@@ -235,7 +271,8 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
     while True:
         try:
             result = await asyncio.to_thread(tool.call, run.ctx, args)
-            content, status = _result_text(result), "ok" if getattr(result, "ok", True) else "failed"
+            content = _pages(run).cut(key, _result_text(result))
+            status = "ok" if getattr(result, "ok", True) else "failed"
         except ValidationError as exc:
             content, status = f"invalid arguments for {name}: {_first_error(exc)}", "error"
         except ApprovalRequired as exc:

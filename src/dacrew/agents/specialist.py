@@ -136,6 +136,7 @@ async def run_assignment(
             pricing=pricing,
             asker=a.asker,
             policy=a.policy,
+            estimator=models.estimator(model_name, pricing),
         )
 
     async def delegate(agent: str, instructions: str) -> str:

@@ -78,6 +78,10 @@ class Usage(BaseModel):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     usd: float = 0.0
+    estimated: bool = False
+    """Some of the tokens are estimates (a replayed cassette that recorded no usage), not what an API reported."""
+    estimated_usd: float = 0.0
+    """What the estimated tokens would cost on the model they were estimated for; not part of ``usd``."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -86,6 +90,8 @@ class Usage(BaseModel):
             cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             usd=round(self.usd + other.usd, 6),
+            estimated=self.estimated or other.estimated,
+            estimated_usd=round(self.estimated_usd + other.estimated_usd, 6),
         )
 
     @property
@@ -156,6 +162,8 @@ def _demote_headings(text: str) -> str:
 def render(finding: Finding) -> str:
     """The finding as markdown: front matter between ``---`` lines, a title, then the sections."""
     data = finding.model_dump(include=set(_FRONT_MATTER_KEYS))
+    if not finding.usage.estimated:  # the estimate's fields only where there is one
+        data["usage"] = finding.usage.model_dump(exclude={"estimated", "estimated_usd"})
     head = yaml.dump(  # pyright: ignore[reportUnknownMemberType]
         {key: data[key] for key in _FRONT_MATTER_KEYS},
         sort_keys=False,

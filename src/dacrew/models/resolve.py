@@ -28,7 +28,8 @@ from dacrew.config import DEFAULT_MODEL, DacrewConfig
 from dacrew.errors import UserError
 from dacrew.models.cassette import Cassette, load_cassette
 from dacrew.models.dryrun import DryRunChatModel
-from dacrew.models.limiter import RateLimiter, shared_limiter, with_retries, with_retries_sync
+from dacrew.models.estimate import UsageEstimator
+from dacrew.models.limiter import OVERLOADED, RateLimiter, shared_limiter, status_of, with_retries, with_retries_sync
 from dacrew.models.replay import ReplayChatModel
 
 REPLAY_PREFIX = "replay:"
@@ -44,23 +45,37 @@ def is_anthropic(model_name: str) -> bool:
 def cache_system_prompt(text: str, model_name: str) -> SystemMessage:
     """The system prompt as a message; for Anthropic, marked as a prompt-cache breakpoint.
 
-    Anthropic caches the request prefix in the order tools → system → messages, so one breakpoint
-    on the system prompt caches the tool definitions and the prompt together: every later step of
-    the task (and every task of the same agent) reads them from the cache.
+    Anthropic caches the request prefix in the order tools → system → messages, so a breakpoint on
+    the system prompt caches the tool definitions and the prompt together: every task of the same
+    agent reads them from the cache. The conversation gets a second breakpoint at each step
+    (:mod:`dacrew.models.caching`).
     """
     if is_anthropic(model_name):
         return SystemMessage(content=[{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}])
     return SystemMessage(content=text)
 
 
+FALLBACK_MODEL = "fallback_model"
+"""The key in a response's ``response_metadata`` that names the fallback model which answered."""
+FALLBACK_AFTER_OVERLOADS = 2
+"""Overloaded (529) answers to one call after which its remaining attempts go to the fallback model."""
+
+
 class LimitedChatModel(BaseChatModel):
-    """A live chat model behind the shared rate limiter and bounded retries."""
+    """A live chat model behind the shared rate limiter and bounded retries.
+
+    With a ``fallback``, a call that got :data:`FALLBACK_AFTER_OVERLOADS` overloaded answers makes its
+    remaining attempts on the fallback model, with the same tools; its response's
+    ``response_metadata[FALLBACK_MODEL]`` names the fallback.
+    """
 
     inner: BaseChatModel
     model_name: str
     attempts: int = 4
     base_delay: float = 1.0
     limiter: RateLimiter | None = None
+    fallback: BaseChatModel | None = None
+    fallback_name: str = ""
 
     @property
     def _llm_type(self) -> str:
@@ -78,6 +93,17 @@ class LimitedChatModel(BaseChatModel):
         extra: dict[str, Any] = dict(bound.kwargs) if isinstance(bound, RunnableBinding) else {}
         return self.bind(**extra)
 
+    def _target(self, overloads: int) -> BaseChatModel | None:
+        """The fallback when this call has been overloaded often enough (None: the model itself)."""
+        return self.fallback if self.fallback is not None and overloads >= FALLBACK_AFTER_OVERLOADS else None
+
+    def _marked(self, result: ChatResult) -> ChatResult:
+        for generation in result.generations:
+            message = getattr(generation, "message", None)
+            if message is not None:
+                message.response_metadata[FALLBACK_MODEL] = self.fallback_name
+        return result
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -85,11 +111,20 @@ class LimitedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        overloads = 0
+
+        def attempt() -> ChatResult:
+            nonlocal overloads
+            fallback = self._target(overloads)
+            try:
+                result = (fallback or self.inner)._generate(messages, stop=stop, **kwargs)  # pyright: ignore[reportPrivateUsage]
+            except Exception as exc:
+                overloads += status_of(exc) == OVERLOADED
+                raise
+            return self._marked(result) if fallback is not None else result
+
         return with_retries_sync(
-            lambda: self.inner._generate(messages, stop=stop, **kwargs),  # pyright: ignore[reportPrivateUsage]
-            attempts=self.attempts,
-            base_delay=self.base_delay,
-            limiter=self.limiter or shared_limiter(),
+            attempt, attempts=self.attempts, base_delay=self.base_delay, limiter=self.limiter or shared_limiter()
         )
 
     async def _agenerate(
@@ -99,11 +134,20 @@ class LimitedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        overloads = 0
+
+        async def attempt() -> ChatResult:
+            nonlocal overloads
+            fallback = self._target(overloads)
+            try:
+                result = await (fallback or self.inner)._agenerate(messages, stop=stop, **kwargs)  # pyright: ignore[reportPrivateUsage]
+            except Exception as exc:
+                overloads += status_of(exc) == OVERLOADED
+                raise
+            return self._marked(result) if fallback is not None else result
+
         return await with_retries(
-            lambda: self.inner._agenerate(messages, stop=stop, **kwargs),  # pyright: ignore[reportPrivateUsage]
-            attempts=self.attempts,
-            base_delay=self.base_delay,
-            limiter=self.limiter or shared_limiter(),
+            attempt, attempts=self.attempts, base_delay=self.base_delay, limiter=self.limiter or shared_limiter()
         )
 
 
@@ -125,6 +169,7 @@ class ModelSource:
         self._lock = threading.Lock()
         self._cassettes: dict[str, Cassette] = {}
         self._live: dict[str, BaseChatModel] = {}
+        self._estimator: UsageEstimator | None = None
 
     def model_name(self, agent: str, agent_model: str | None = None) -> str:
         """The model string ``agent`` uses, by the precedence above (``dry-run`` in a dry run)."""
@@ -166,12 +211,32 @@ class ModelSource:
             return self._cassettes[key]
 
     def live_model(self, model_name: str) -> BaseChatModel:
-        """An ``init_chat_model`` model behind the limiter, one instance per model string."""
+        """An ``init_chat_model`` model behind the limiter (with ``models.fallback`` behind it, if set),
+        one instance per model string."""
         check_credentials(model_name)
+        models = self.config.models if self.config is not None else None
+        timeout = models.timeout_s if models else None
+        fallback = models.fallback.strip() if models and models.fallback else ""
         with self._lock:
             if model_name not in self._live:
-                self._live[model_name] = _init_live(model_name)
+                inner = _init_live(model_name, timeout)
+                backup = _init_live(fallback, timeout) if fallback and fallback != model_name else None
+                self._live[model_name] = LimitedChatModel(
+                    inner=inner, model_name=model_name, fallback=backup, fallback_name=fallback if backup else ""
+                )
             return self._live[model_name]
+
+    def estimator(self, model_name: str, pricing: Any = None) -> UsageEstimator | None:
+        """For a replayed model: the run's one estimator of what its calls would cost on the default
+        model (``models.default`` if it is an Anthropic model, else the built-in default); None otherwise."""
+        if not model_name.startswith(REPLAY_PREFIX):
+            return None
+        default = self.config.models.default if self.config is not None else None
+        target = default if default and is_anthropic(default) else DEFAULT_MODEL
+        with self._lock:
+            if self._estimator is None:
+                self._estimator = UsageEstimator(target, pricing)
+            return self._estimator
 
     def check(self) -> None:
         """Fail now, before any work, if a model the run will use cannot be reached or read."""
@@ -182,6 +247,11 @@ class ModelSource:
                 self.cassette(name)
             else:
                 check_credentials(name)
+        fallback = self.config.models.fallback if self.config is not None else None
+        if fallback and any(is_anthropic(name) for name in self._planned_names()):
+            check_credentials(fallback)
+            if not is_anthropic(fallback) or fallback.startswith(REPLAY_PREFIX):
+                raise UserError(f"models.fallback must be an Anthropic model (anthropic:…), not {fallback!r}")
 
     def _planned_names(self) -> list[str]:
         if self.cli_model:
@@ -244,19 +314,20 @@ def check_credentials(model_name: str) -> None:
         raise UserError(NO_KEY)
 
 
-def _init_live(model_name: str) -> BaseChatModel:
+def _init_live(model_name: str, timeout_s: float | None = None) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     kwargs: dict[str, Any] = {}
     if is_anthropic(model_name):
         # langchain-anthropic reads ANTHROPIC_BASE_URL itself; retries are ours (LimitedChatModel).
         kwargs["max_retries"] = 0
+    if timeout_s is not None:
+        kwargs["timeout"] = timeout_s
     try:
-        inner = init_chat_model(model_name, **kwargs)
+        return init_chat_model(model_name, **kwargs)
     except (ValueError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot use model {model_name!r}: {first.split('. ')[0].rstrip('.')}") from None
-    return LimitedChatModel(inner=inner, model_name=model_name)
 
 
 def resolve_model_source(

@@ -22,8 +22,9 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from dacrew.findings.format import Usage
 from dacrew.plan.model import TaskPlan
-from dacrew.report.format import duration, usd
+from dacrew.report.format import cost_text, duration, tokens_text
 from dacrew.report.tally import RunTally, TaskTally, parse_ts, seconds_between
 
 STATUS_STYLES = {
@@ -47,6 +48,14 @@ def _short_phase(title: str) -> str:
     """``Phase 2: Data Foundation Tasks`` → ``Data Foundation``: the words that tell phases apart."""
     text = re.sub(r"^phase\s*\d+\s*[:.-]\s*", "", title.strip(), flags=re.IGNORECASE)
     return re.sub(r"\s+tasks$", "", text, flags=re.IGNORECASE)
+
+
+def _tokens(usage: Usage) -> str:
+    return tokens_text(usage.total_tokens, usage.estimated)
+
+
+def _cost(usage: Usage) -> str:
+    return cost_text(usage.usd, usage.estimated_usd)
 
 
 def _first_line(text: str, limit: int = 160) -> str:
@@ -168,7 +177,7 @@ class Board:
         head = Text.assemble((task, "bold"), " ", (_label(status), STATUS_STYLES.get(status, "")))
         if status == "completed":
             usage = t.usage
-            return head + Text(f" in {took} · {usage.total_tokens:,} tokens · {usd(usage.usd)}")
+            return head + Text(f" in {took} · {_tokens(usage)} tokens · {_cost(usage)}")
         if status == "failed":
             error = _first_line(t.error) or "no error given"
             after = f" after {took}" if took else ""
@@ -196,7 +205,7 @@ class Board:
             return Text.assemble(
                 f"run {run.run_id} ",
                 (run.status, style),
-                f" in {took} · {usage.total_tokens:,} tokens · {usd(usage.usd)} · exit {run.exit_code}",
+                f" in {took} · {_tokens(usage)} tokens · {_cost(usage)} · exit {run.exit_code}",
             )
         return None
 
@@ -273,8 +282,8 @@ class Board:
                 self._status_cell(task_id, t),
                 self._elapsed(t),
                 *([str(t.attempt) if t.attempt else ""] if wide else []),
-                f"{usage.total_tokens:,}" if usage.total_tokens else "",
-                usd(usage.usd) if usage.usd else "",
+                _tokens(usage) if usage.total_tokens else "",
+                _cost(usage) if usage.usd or usage.estimated_usd else "",
             )
         if hidden:
             table.caption = f"… {hidden} more tasks not shown"
@@ -301,7 +310,7 @@ class Board:
         running = sum(counts.get(s, 0) for s in _ACTIVE)
         parts += [f"{running} running"] if running else []
         parts += [f"{counts[s]} {_label(s)}" for s in ("failed", "needs_input", "skipped") if counts.get(s)]
-        parts += [f"elapsed {duration(self._run_elapsed())}", f"{usage.total_tokens:,} tokens", usd(usage.usd)]
+        parts += [f"elapsed {duration(self._run_elapsed())}", f"{_tokens(usage)} tokens", _cost(usage)]
         footer = Text(" · ".join(parts), style="bold")
         for task_id, t in self.tally.tasks.items():
             waiting = f"approve {t.approval}" if t.approval else t.question
@@ -336,7 +345,7 @@ class Board:
             if not_started:
                 sentences.append(f"{not_started} not started")
             usage = run.usage
-            return ", ".join(sentences) + f". {usage.total_tokens:,} tokens, {usd(usage.usd)}."
+            return ", ".join(sentences) + f". {_tokens(usage)} tokens, {_cost(usage)}."
 
     def _detail(self, task_id: str, status: str) -> str:
         t = self.tally.tasks[task_id]

@@ -80,6 +80,18 @@ def usd(value: float) -> str:
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 
+def tokens_text(total: int, estimated: bool = False) -> str:
+    """``12,345`` tokens, or ``~12,345`` when they are estimated."""
+    return f"~{total:,}" if estimated and total else f"{total:,}"
+
+
+def cost_text(paid: float, estimated_usd: float = 0.0) -> str:
+    """What was paid (``$0.0123``); with nothing paid but an estimate, ``~$0.0123 est.``."""
+    if estimated_usd and not paid:
+        return f"~{usd(estimated_usd)} est."
+    return usd(paid)
+
+
 def clock(ts: str | None) -> str:
     moment = parse_ts(ts)
     return moment.strftime("%H:%M:%S") if moment else "—"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dacrew.plan.model import TaskPlan
-from dacrew.report.format import clock, duration, esc, owner_color, status_style, usd
+from dacrew.report.format import clock, cost_text, duration, esc, owner_color, status_style, tokens_text
 from dacrew.report.html_dag import dag_svg
 from dacrew.report.html_timeline import costs_html, timeline_html
 from dacrew.report.model import RunReport, TaskReport, parse_ts
@@ -43,8 +43,17 @@ def _header(report: RunReport) -> str:
     cards = [
         ("Tasks", f"{done}/{len(report.tasks)}", "completed"),
         ("Makespan", duration(report.makespan_s), f"wall {duration(report.wall_s)}"),
-        ("Tokens", f"{tokens.total:,}", f"{tokens.input:,} in · {tokens.output:,} out · {tokens.cache_read:,} cached"),
-        ("Cost", usd(report.usd), f"{sum(a.model_calls for a in report.agents)} model calls"),
+        (
+            "Tokens",
+            tokens_text(tokens.total, report.estimated),
+            f"{tokens.input:,} in · {tokens.output:,} out · {tokens.cache_read:,} cached"
+            + (" · estimated" if report.estimated else ""),
+        ),
+        (
+            "Cost",
+            cost_text(report.usd, report.estimated_usd),
+            f"{sum(a.model_calls for a in report.agents)} model calls",
+        ),
         ("Exit code", "—" if report.exit_code is None else str(report.exit_code), report.status),
     ]
     card_html = "".join(
@@ -71,6 +80,11 @@ def _header(report: RunReport) -> str:
     if report.pending:
         items = "".join(f"<li><b>{esc(p.task)}</b> {esc(p.kind)}: {esc(p.text)}</li>" for p in report.pending)
         pending = f'<div class="pending"><b>Waiting for a person</b><ul>{items}</ul></div>'
+    if report.fallback_calls:
+        items = "".join(
+            f"<li><b>{esc(c.task)}</b> {esc(c.agent)} step {c.step}: {esc(c.model)}</li>" for c in report.fallback_calls
+        )
+        pending += f'<div class="pending"><b>Calls answered by the fallback model</b><ul>{items}</ul></div>'
     return (
         f'<header style="border-left-color:{stroke};background:{fill}">'
         f'<div><h1>{esc(report.feature or "dacrew run")}</h1><div class="meta">{" · ".join(meta)}</div></div>'
@@ -112,7 +126,7 @@ def _table(report: RunReport) -> str:
             f'<td><span class="pill" style="background:{fill};border-color:{stroke};color:{stroke}">'
             f"{esc(t.status.replace('_', ' '))}</span></td>"
             f'<td class="num">{clock(t.started)}</td><td class="num">{duration(t.duration_s)}</td>'
-            f'<td class="num">{t.attempts}</td><td class="num">{t.tokens.total:,}</td><td class="num">{usd(t.usd)}</td>'
+            f'<td class="num">{t.attempts}</td><td class="num">{tokens_text(t.tokens.total, t.estimated)}</td><td class="num">{cost_text(t.usd, t.estimated_usd)}</td>'
             f"<td>{_checks(t)}</td></tr>"
         )
         note = t.question if t.status == "needs_input" and t.question else t.error

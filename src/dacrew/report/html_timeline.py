@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dacrew.report.format import MAX_DRAWN, clip, clock, duration, esc, owner_color, status_style, usd
+from dacrew.report.format import (
+    MAX_DRAWN,
+    clip,
+    clock,
+    cost_text,
+    duration,
+    esc,
+    owner_color,
+    status_style,
+    tokens_text,
+    usd,
+)
 from dacrew.report.model import RunReport, TaskReport, parse_ts
 
 _LABEL_W, _CHART_W, _ROW_H, _BAR_H, _AXIS_H, _CONC_H = 230, 760, 22, 14, 26, 56
@@ -159,7 +170,7 @@ def costs_html(report: RunReport) -> str:
             f"<b>{esc(t.id)}</b> {esc(clip(t.title, 28))}",
             owner_color(t.owner),
             metric(t.tokens.total, t.usd),
-            f"{t.tokens.total:,} tok · {usd(t.usd)}",
+            f"{tokens_text(t.tokens.total, t.estimated)} tok · {cost_text(t.usd, t.estimated_usd)}",
         )
         for t in tasks[:60]
     ]
@@ -168,7 +179,8 @@ def costs_html(report: RunReport) -> str:
             f"<b>{esc(a.agent)}</b>",
             owner_color(a.agent),
             metric(a.tokens.total, a.usd),
-            f"{a.tokens.total:,} tok · {usd(a.usd)} · {a.model_calls} calls · {a.tool_calls} tools",
+            f"{tokens_text(a.tokens.total, a.estimated)} tok · {cost_text(a.usd, a.estimated_usd)}"
+            f" · {a.model_calls} calls · {a.tool_calls} tools",
         )
         for a in report.agents
     ]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.plan.model import TaskPlan
 from dacrew.report.tally import (
+    FallbackCall,
     PendingItem,
     RunTally,
     Span,
@@ -28,6 +29,7 @@ from dacrew.report.tally import (
 
 __all__ = [
     "AgentReport",
+    "FallbackCall",
     "PendingItem",
     "RunReport",
     "RunTally",
@@ -85,6 +87,9 @@ class TaskReport(BaseModel):
     attempts: int = 0
     tokens: Tokens = Field(default_factory=Tokens)
     usd: float = 0.0
+    estimated: bool = False
+    """The tokens are estimated (a replayed cassette without usage); ``estimated_usd`` prices them."""
+    estimated_usd: float = 0.0
     model_calls: int = 0
     checks: list[CheckResult] = Field(default_factory=list[CheckResult])
     error: str = ""
@@ -101,6 +106,8 @@ class AgentReport(BaseModel):
     tool_calls: int = 0
     tokens: Tokens = Field(default_factory=Tokens)
     usd: float = 0.0
+    estimated: bool = False
+    estimated_usd: float = 0.0
 
 
 class RunReport(BaseModel):
@@ -123,6 +130,9 @@ class RunReport(BaseModel):
     headless: bool = False
     tokens: Tokens = Field(default_factory=Tokens)
     usd: float = 0.0
+    estimated: bool = False
+    """Some tokens are estimated; ``estimated_usd`` is what they would cost (not part of ``usd``)."""
+    estimated_usd: float = 0.0
     agents: list[AgentReport] = Field(default_factory=list[AgentReport])
     counts: dict[str, int] = Field(default_factory=dict[str, int])
     """Tasks by status."""
@@ -130,6 +140,8 @@ class RunReport(BaseModel):
     gates: dict[str, str] = Field(default_factory=dict[str, str])
     """Phase gates by phase: waiting | approved | denied (runs with ``--gate phases``)."""
     tasks: list[TaskReport] = Field(default_factory=list[TaskReport])
+    fallback_calls: list[FallbackCall] = Field(default_factory=list[FallbackCall])
+    """Model calls answered by ``models.fallback`` after repeated overloads."""
 
 
 # -- building the report ---------------------------------------------------------------------------
@@ -177,6 +189,8 @@ def _task_report(task_id: str, plan: TaskPlan, tally: TaskTally | None, finding:
         attempts=attempts,
         tokens=Tokens.of(usage),
         usd=round(usage.usd, 6),
+        estimated=usage.estimated,
+        estimated_usd=round(usage.estimated_usd, 6),
         model_calls=t.calls,
         checks=checks,
         error=error,
@@ -217,6 +231,8 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
                 cache_read_tokens=task.tokens.cache_read,
                 cache_write_tokens=task.tokens.cache_write,
                 usd=task.usd,
+                estimated=task.estimated,
+                estimated_usd=task.estimated_usd,
             )
     agents = [
         AgentReport(
@@ -225,8 +241,12 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
             tool_calls=a.tool_calls,
             tokens=Tokens.of(a.usage),
             usd=round(a.usage.usd, 6),
+            estimated=a.usage.estimated,
+            estimated_usd=round(a.usage.estimated_usd, 6),
         )
-        for name, a in sorted(run.agents.items(), key=lambda item: (-item[1].usage.usd, item[0]))
+        for name, a in sorted(
+            run.agents.items(), key=lambda item: (-item[1].usage.usd, -item[1].usage.estimated_usd, item[0])
+        )
     ]
     return RunReport(
         run_id=run.run_id,
@@ -244,11 +264,14 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
         headless=run.headless,
         tokens=Tokens.of(usage),
         usd=round(usage.usd, 6),
+        estimated=usage.estimated,
+        estimated_usd=round(usage.estimated_usd, 6),
         agents=agents,
         counts=counts,
         pending=list(run.pending) if run.status == "paused" else [],
         gates=dict(run.gates),
         tasks=tasks,
+        fallback_calls=list(run.fallback_calls),
     )
 
 

@@ -27,6 +27,15 @@ class Span(BaseModel):
     """The status the span ended with; ``interrupted`` when the run stopped under it."""
 
 
+class FallbackCall(BaseModel):
+    """A model call that ``models.fallback`` answered after repeated overloads."""
+
+    task: str = ""
+    agent: str = ""
+    step: int = 0
+    model: str = ""
+
+
 class PendingItem(BaseModel):
     task: str = ""
     kind: str = ""
@@ -59,8 +68,10 @@ def usage_of(value: object) -> Usage:
     numbers: dict[str, Any] = {}
     for key in Usage.model_fields:
         raw = data.get(key)
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            numbers[key] = float(raw) if key == "usd" else int(raw)
+        if key == "estimated":
+            numbers[key] = raw is True
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            numbers[key] = float(raw) if key.endswith("usd") else int(raw)
     return Usage(**numbers)
 
 
@@ -133,6 +144,7 @@ class RunTally:
     agents: dict[str, AgentTally] = field(default_factory=dict[str, AgentTally])
     pending: list[PendingItem] = field(default_factory=list[PendingItem])
     gates: dict[str, str] = field(default_factory=dict[str, str])
+    fallback_calls: list[FallbackCall] = field(default_factory=list[FallbackCall])
 
     def task(self, task_id: str) -> TaskTally:
         return self.tasks.setdefault(task_id, TaskTally())
@@ -223,6 +235,11 @@ def _model_response(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None
     agent.model_calls += 1
     agent.usage = agent.usage + usage
     task_id = _text(e.get("task"))
+    if e.get("fallback"):
+        call = FallbackCall(
+            task=task_id, agent=_text(e.get("agent")), step=_int(e.get("step")), model=_text(e["fallback"])
+        )
+        run.fallback_calls.append(call)
     if not task_id:
         run.untasked_usage = run.untasked_usage + usage
         return

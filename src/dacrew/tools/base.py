@@ -41,6 +41,10 @@ class ToolResult(BaseModel):
 
     ok: bool = True
 
+    def for_model(self) -> str:
+        """The text the model reads (JSON); a result type may condense what the model needs less of."""
+        return self.model_dump_json()
+
 
 def request_digest(action: str, detail: dict[str, Any]) -> str:
     """A stable digest of one exact request: an approval names it and covers nothing else."""

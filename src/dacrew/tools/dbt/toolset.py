@@ -51,6 +51,25 @@ class DbtResult(ToolResult):
     elapsed_s: float = 0.0
     manifest_reused: bool = False
 
+    def for_model(self) -> str:
+        """Failures, errors, warnings and skips whole (with their messages and compiled SQL); passed
+        nodes summarised: how many of each type, the names of the models, seeds and snapshots, their
+        time. Nodes that carry compiled SQL (``dbt_compile``) are always shown whole."""
+        passed = [n for n in self.nodes if n.status in PASSED and not n.compiled_sql]
+        data = self.model_dump(mode="json")
+        data["nodes"] = [n.model_dump(mode="json") for n in self.nodes if n.status not in PASSED or n.compiled_sql]
+        if passed:
+            data["passed"] = {
+                "count": len(passed),
+                "by_type": dict(Counter(n.resource_type for n in passed)),
+                "names": [n.name for n in passed if n.resource_type != "test"],
+                "execution_time_s": round(sum(n.execution_time for n in passed), 2),
+            }
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+PASSED = frozenset({"success", "pass"})
+
 
 _BUILDS = frozenset({"build", "run", "snapshot", "seed", "docs generate"})
 _UNGUARDED = frozenset({"ls", "parse"})
