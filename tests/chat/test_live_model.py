@@ -30,8 +30,9 @@ def test_the_interview_streams_from_a_live_model_and_resumes(tmp_path: Path, mon
         monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000000000000000")
         question = {"question": "Who signs off the churn numbers?", "topic": "stakeholders"}
-        fake.reply_tool_use("ask_person", question, text="Let us pin down the owner first.")
-        fake.reply_tool_use("ask_person", {"question": "Monthly or weekly churn?", "topic": "metrics"})
+        usage = {"input_tokens": 900, "output_tokens": 20}
+        fake.reply_tool_use("ask_person", question, text="Let us pin down the owner first.", usage=usage)
+        fake.reply_tool_use("ask_person", {"question": "Monthly or weekly churn?", "topic": "metrics"}, usage=usage)
         io = ScriptIO(["we need a churn dashboard", "Dana in finance", "/pause"])
         conversation = _conversation(tmp_path, io)
         conversation.start(resumed=False)
