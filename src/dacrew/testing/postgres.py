@@ -3,7 +3,8 @@
 
 The binaries come from ``PATH`` (``initdb``, ``pg_ctl``) or Debian's ``/usr/lib/postgresql/<version>/bin``.
 ``initdb`` refuses to run as root: as root, the cluster is created and run as the ``postgres`` (or
-``nobody``) user, in a folder that user owns. Connections are ``trust`` on 127.0.0.1 only.
+``nobody``) user, in a folder that user owns. Connections are ``trust`` on 127.0.0.1 only. Unless
+``durable``, the server runs with ``fsync=off``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class LocalPostgres:
     Raises :class:`RuntimeError` when the binaries are missing or the server does not start (with its log).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
+        """False (tests): ``fsync=off``, fast and lost on a power cut. True: Postgres's own defaults."""
         self.bin = postgres_binaries()
         self.port = 0
         self.folder: Path | None = None
@@ -64,7 +67,9 @@ class LocalPostgres:
         self.port = _free_port()
         data = self.folder / "data"
         self._run(["initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"])
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c full_page_writes=off"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.folder}"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(["pg_ctl", "-D", str(data), "-l", str(self.folder / "log"), "-o", options, "-w", "-t", "60", "start"])
 
     def url(self, database: str = "postgres") -> str:
