@@ -88,6 +88,10 @@ def open_shared(project: Path) -> Iterator[SharedState | None]:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot reach the state database {shown_url(url)}: {reason}") from None
     with conn:
+        # Like SQLite's WAL with synchronous=NORMAL: a write survives the dacrew process being killed the
+        # moment Postgres acknowledges it, without waiting for the WAL flush (a Postgres crash can lose
+        # the last fraction of a second of mirrored lines; resume then replays those calls).
+        conn.execute("SET synchronous_commit = off")
         store = PostgresStore(conn)  # pyright: ignore[reportArgumentType]
         store.setup()
         yield SharedState(url, project_name(project, config.state.project), store)
