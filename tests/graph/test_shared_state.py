@@ -170,3 +170,27 @@ def test_an_unreachable_database_is_one_sentence_without_the_password(
     assert "cannot reach the state database postgresql://bob@127.0.0.1:1/dacrew" in result.output
     assert "Sekr3t" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_hydrate_takes_the_longer_copy_of_each_run_file(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dacrew.findings.events import EventLog, read_events
+
+    monkeypatch.setenv("DACREW_STATE__URL", postgres_url)
+    monkeypatch.setenv("DACREW_STATE__PROJECT", "shop")
+    first, second = tmp_path / "first", tmp_path / "second"
+    folder = first / ".dacrew" / "runs" / "h1"
+    with open_shared(first) as shared:
+        assert shared is not None
+        with shared.mirroring(first, "h1"), EventLog(folder) as log:
+            log.emit("one")
+            log.emit("two")
+        # A process killed between its file write and its store write: the file is one line ahead.
+        with EventLog(folder) as log:
+            log.emit("three")
+        assert [e["type"] for e in shared.events("h1")] == ["one", "two"]
+        shared.hydrate(first, "h1")
+        assert [e["type"] for e in shared.events("h1")] == ["one", "two", "three"]
+        shared.hydrate(second, "h1")
+    assert [e["type"] for e in read_events(second / ".dacrew" / "runs" / "h1")] == ["one", "two", "three"]
