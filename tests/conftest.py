@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,3 +44,20 @@ def _no_live_network(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("ANTHROPIC_API_KEY", "DACREW_TABLEAU__TOKEN_SECRET", "DACREW_ORCHESTRA__API_KEY"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL server for the session (initdb + pg_ctl in a temporary folder)."""
+    from dacrew.testing.postgres import LocalPostgres, postgres_binaries
+
+    if postgres_binaries() is None:
+        pytest.skip("PostgreSQL is not installed: no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin")
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """A fresh, empty database on the session's server, for one test."""
+    return str(postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}"))

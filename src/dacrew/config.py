@@ -98,6 +98,19 @@ class RunSettings(BaseModel):
     budget_usd: float | None = None
 
 
+class StateSettings(BaseModel):
+    """Where a run's state lives. Without ``url``: SQLite under ``.dacrew/`` (the embedded default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: SecretStr | None = None
+    """``postgresql://user@host:port/db``: checkpoints, the shared store and the run lock in Postgres. A
+    password goes in the environment (``DACREW_STATE__URL`` or libpq's ``PGPASSWORD``), never the file."""
+    project: str | None = None
+    """The project's name in the shared state: checkouts with the same name share runs and the run
+    lock (default: the project folder's name)."""
+
+
 class ModelPrice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,6 +155,7 @@ class DacrewConfig(BaseSettings):
     orchestra: OrchestraSettings = Field(default_factory=OrchestraSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
     gates: Literal["none", "phases"] = "none"
     approvals: list[ApprovalRule] = Field(default_factory=list[ApprovalRule])
     """Headless runs only: decide approvals by rule instead of stopping (exit 3) for a person."""
@@ -183,7 +197,9 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     if data is None:
         return {}, None
     if not isinstance(data, dict):
-        raise UserError("must be a mapping of sections (dbt:, tableau:, orchestra:, models:, run:)", path=shown, line=1)
+        raise UserError(
+            "must be a mapping of sections (dbt:, tableau:, orchestra:, models:, run:, state:)", path=shown, line=1
+        )
     mapping = cast(dict[Any, Any], data)
     return {str(k): v for k, v in mapping.items()}, node
 
@@ -224,6 +240,7 @@ def load_config(project_dir: Path | str | None = None, *, path: Path | None = No
                 path=str(cfg_path),
                 line=_line_of(node, (section, key)),
             )
+    _refuse_password_in_file(data, cfg_path, node)
     try:
         return DacrewConfig(**data)
     except ValidationError as exc:
@@ -233,3 +250,24 @@ def load_config(project_dir: Path | str | None = None, *, path: Path | None = No
         from_env = not _line_of(node, loc[:1]) and any(k.startswith("DACREW_") for k in os.environ)
         origin = " (from the environment)" if from_env else ""
         raise UserError(f"{where}: {err['msg']}{origin}", path=str(cfg_path), line=_line_of(node, loc)) from None
+
+
+def _refuse_password_in_file(data: dict[str, Any], cfg_path: Path, node: yaml.Node | None) -> None:
+    """``state.url`` may name a user but not a password: that would put a secret in the repository."""
+    from urllib.parse import urlsplit
+
+    state = data.get("state")
+    url = cast(dict[str, Any], state).get("url") if isinstance(state, dict) else None
+    if not isinstance(url, str):
+        return
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password or "password=" in url.lower():
+        raise UserError(
+            "state.url holds a password: set the URL in the environment as DACREW_STATE__URL "
+            "(or the password as PGPASSWORD), not in the file",
+            path=str(cfg_path),
+            line=_line_of(node, ("state", "url")),
+        )

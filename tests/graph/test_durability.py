@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,10 +47,14 @@ def _plan(project: Path) -> Path:
     )
 
 
-def _cli(project: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _cli(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "dacrew", *args], cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "dacrew", *args],
+        cwd=project,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -63,38 +68,67 @@ def _finished_count(project: Path) -> int:
     return n
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that puts a run's state on each backend (Postgres: a fresh database)."""
+    if request.param == "sqlite":
+        return {}
+    url = request.getfixturevalue("postgres_url")
+    return {"DACREW_STATE__URL": url, "DACREW_STATE__PROJECT": "durability"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [0, 1, 3])
-def test_kill_9_then_resume_repeats_and_loses_nothing(tmp_path: Path, kill_after: int) -> None:
-    cassette = _plan(tmp_path)
-    proc = _cli(tmp_path, "run", "tasks.md", "--model", f"replay:{cassette}", "--headless", "--run-id", "r1")
+def test_kill_9_then_resume_repeats_and_loses_nothing(
+    tmp_path: Path, kill_after: int, state_env: dict[str, str]
+) -> None:
+    first_copy = tmp_path / "first"
+    cassette = _plan(first_copy)
+    proc = _cli(
+        first_copy, "run", "tasks.md", "--model", f"replay:{cassette}", "--headless", "--run-id", "r1", env=state_env
+    )
     deadline = time.monotonic() + 60
-    while _finished_count(tmp_path) < kill_after and proc.poll() is None and time.monotonic() < deadline:
+    while _finished_count(first_copy) < kill_after and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     if kill_after == 0:
-        while not (tmp_path / "findings" / "T001.md").exists() and time.monotonic() < deadline:
+        while not (first_copy / "findings" / "T001.md").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
     assert proc.poll() is None, proc.communicate()[0].decode()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # Every finding on disk parses, even right after the kill.
-    FindingsStore(tmp_path).all()
-    resumed = _cli(tmp_path, "resume", "r1", "--headless")
+    FindingsStore(first_copy).all()
+    # SQLite: resume in the same folder. Postgres: in a second checkout (the plan and cassette only).
+    project = first_copy
+    if state_env:
+        project = tmp_path / "second"
+        project.mkdir()
+        for name in ("tasks.md", "c.jsonl"):
+            shutil.copy(first_copy / name, project / name)
+    resumed = _cli(project, "resume", "r1", "--headless", env=state_env)
     out = resumed.communicate(timeout=120)[0].decode()
     assert resumed.returncode == 0, out
-    found = FindingsStore(tmp_path).all()
+    found = FindingsStore(project).all()
     assert {t: f.status for t, f in found.items()} == dict.fromkeys(
         ["T001", "T002", "T003", "T004", "T005"], "completed"
     )
-    evs = events(tmp_path)
+    evs = events(project)
     completed = Counter(e["task"] for e in evs if e["type"] == "task_finished" and e["status"] == "completed")
+    assert sorted(completed) == ["T001", "T002", "T003", "T004", "T005"]
     assert all(n == 1 for n in completed.values()), completed
     writes = [e for e in evs if e["type"] == "tool_call" and e["tool"] == "files_write"]
     assert len(writes) == 1
     responses = Counter((e["task"], e["step"]) for e in evs if e["type"] == "model_response")
     assert all(n == 1 for n in responses.values()), responses
-    assert (tmp_path / "out" / "t002.txt").read_text() == "written once\n"
+    outputs = [p / "out" / "t002.txt" for p in {first_copy, project} if (p / "out" / "t002.txt").exists()]
+    assert [o.read_text() for o in outputs] == ["written once\n"]
     assert [e["type"] for e in evs].count("run_finished") == 1
+    if state_env:
+        # The first checkout sees the run the second one finished.
+        status = _cli(first_copy, "status", "r1", "--json", env=state_env)
+        shown = json.loads(status.communicate(timeout=60)[0].decode())
+        assert shown["state"] == "finished"
+        assert {t["task"]: t["status"] for t in shown["tasks"]} == dict.fromkeys(completed, "completed")
 
 
 def test_a_question_stops_a_headless_run_and_resume_answers_it(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dacrew.findings.format import Usage
+from dacrew.findings.mirror import mirror_of
 from dacrew.findings.redact import redact_obj
 
 
@@ -79,3 +80,6 @@ def append_line(path: Path, entry: dict[str, Any]) -> None:
         os.write(fd, line)
     finally:
         os.close(fd)
+    mirror = mirror_of(path)
+    if mirror is not None:
+        mirror.line_appended(path, entry)

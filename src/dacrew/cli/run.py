@@ -248,16 +248,16 @@ def resume(
     """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""
     from dacrew.cli.answers import resolve_answers
     from dacrew.graph.runner import last_pending
-    from dacrew.graph.state import load_settings
+    from dacrew.graph.shared import load_run
 
-    settings = load_settings(project_dir.resolve(), run_id)
+    settings, shared_events, _findings = load_run(project_dir.resolve(), run_id)
     if headless is not None:
         settings.headless = headless
     if budget_usd is not None:
         settings.budget_usd = budget_usd
     values: dict[str, Any] | None = None
     if answer or approve or deny:
-        values = resolve_answers(last_pending(settings), answer, list(approve), list(deny))
+        values = resolve_answers(last_pending(settings, shared_events), answer, list(approve), list(deny))
     _execute(settings, is_resume=True, resume_values=values)
 
 
@@ -268,16 +268,10 @@ def status(
 ) -> None:
     """Show a run's tasks, their status, and what it waits for."""
     from dacrew.cli.status_view import dump, status_of
-    from dacrew.errors import UserError
-    from dacrew.graph.state import list_runs, load_settings
+    from dacrew.graph.shared import load_run
 
-    project = project_dir.resolve()
-    if run_id is None:
-        runs = list_runs(project)
-        if not runs:
-            raise UserError(f"no runs in {project} yet: start one with `dacrew run tasks.md`")
-        run_id = runs[-1]
-    info = status_of(load_settings(project, run_id))
+    settings, shared_events, shared_findings = load_run(project_dir.resolve(), run_id)
+    info = status_of(settings, events=shared_events, findings=shared_findings)
     if as_json:
         typer.echo(dump(info))
         return

@@ -7,15 +7,24 @@ from typing import Any
 
 from dacrew.errors import UserError
 from dacrew.findings.events import read_events
+from dacrew.findings.format import Finding
 from dacrew.findings.store import FindingsStore
 from dacrew.graph.state import RunSettings
 
 
-def status_of(settings: RunSettings) -> dict[str, Any]:
-    """What ``dacrew status`` shows: per task status and timing, totals, and what the run waits for."""
-    store = FindingsStore(settings.project)
-    events = read_events(settings.run_dir)
-    findings = {t: f for t, f in store.all().items() if f.run_id == settings.run_id}
+def status_of(
+    settings: RunSettings,
+    *,
+    events: list[dict[str, Any]] | None = None,
+    findings: dict[str, Finding] | None = None,
+) -> dict[str, Any]:
+    """What ``dacrew status`` shows: per task status and timing, totals, and what the run waits for.
+    ``events`` and ``findings`` (the shared store's) replace the checkout's files when given."""
+    if events is None:
+        events = read_events(settings.run_dir)
+    if findings is None:
+        findings = FindingsStore(settings.project).all()
+    findings = {t: f for t, f in findings.items() if f.run_id == settings.run_id}
     kinds = ("run_finished", "run_paused", "run_stopped", "run_started", "run_resumed")
     last = next((e for e in reversed(events) if e.get("type") in kinds), {})
     state = {"run_finished": "finished", "run_paused": "paused", "run_stopped": "stopped"}.get(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from dacrew.findings.format import now_iso
+from dacrew.findings.mirror import mirror_of
 from dacrew.findings.redact import redact_obj
 
 EVENTS_FILE = "events.jsonl"
@@ -51,6 +52,9 @@ class EventLog:
             # Regular files take the whole buffer at once; finish a short write rather than lose it.
             while written < len(line):
                 written += os.write(fd, line[written:])
+        mirror = mirror_of(self.path)
+        if mirror is not None:
+            mirror.line_appended(self.path, event)
         return event
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from dacrew.errors import UserError
 from dacrew.findings.format import Finding, Status, now_iso, parse, render
+from dacrew.findings.mirror import mirror_of
 from dacrew.findings.redact import redact_obj
 
 try:
@@ -186,6 +187,9 @@ class FindingsStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        mirror = mirror_of(self.dir)
+        if mirror is not None:
+            mirror.finding_written(clean)
         return clean
 
     # -- handing on ------------------------------------------------------------------------------

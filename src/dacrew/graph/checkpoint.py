@@ -1,4 +1,5 @@
-"""The run's LangGraph checkpointer: SQLite under ``.dacrew/``, with a serialiser that redacts secrets before they are written."""
+"""The run's LangGraph checkpointer: SQLite under ``.dacrew/`` or Postgres (``state.url``), with a serialiser
+that redacts secrets before they are written."""
 
 from __future__ import annotations
 
@@ -11,17 +12,31 @@ from dacrew.findings.redact import secret_values
 
 
 @contextlib.asynccontextmanager
-async def open_checkpointer(db: Path) -> AsyncIterator[Any]:
-    """The run's SQLite checkpointer, in WAL mode: a commit per finished task without the rollback
-    journal's create-fsync-delete cycle (it survives a killed process; ``synchronous=NORMAL``)."""
-    import aiosqlite
+async def open_checkpointer(db: Path, url: str | None = None) -> AsyncIterator[Any]:
+    """The run's checkpointer: Postgres when ``url`` is given (``state.url``), else SQLite at ``db``.
+
+    SQLite runs in WAL mode: a commit per finished task without the rollback journal's
+    create-fsync-delete cycle (it survives a killed process; ``synchronous=NORMAL``). Postgres is
+    ``langgraph-checkpoint-postgres``'s ``AsyncPostgresSaver``, its tables created on first use. Both
+    serialise through :class:`RedactingSerde`."""
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    serde = RedactingSerde(JsonPlusSerializer())
+    if url is not None:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        async with AsyncPostgresSaver.from_conn_string(url, serde=serde) as saver:  # pyright: ignore[reportArgumentType]
+            await saver.setup()
+            yield saver
+        return
+    import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    db.parent.mkdir(parents=True, exist_ok=True)
     async with aiosqlite.connect(str(db)) as conn:
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        yield AsyncSqliteSaver(conn, serde=RedactingSerde(JsonPlusSerializer()))
+        yield AsyncSqliteSaver(conn, serde=serde)  # pyright: ignore[reportArgumentType]
 
 
 class RedactingSerde:

@@ -25,9 +25,15 @@ async def run_gate(rt: Runtime, phase: str, next_phase: str) -> dict[str, Any]:
     if decided is not None:
         approved = decided
     else:
-        if not recorded and phase not in rt.gate_answers:
+        if not recorded and phase not in rt.gate_answers and not _asked_before(rt, phase):
             rt.emit("gate", phase=phase, status="waiting")
-        answer = interrupt({"kind": "gate", "phase": phase, "text": f"Phase '{phase}' is done. Start '{next_phase}'?"})
+        try:
+            answer = interrupt(
+                {"kind": "gate", "phase": phase, "text": f"Phase '{phase}' is done. Start '{next_phase}'?"}
+            )
+        except BaseException:
+            sched.gate_waits(phase)  # no answer in this session: what waits for the gate is deferred
+            raise
         approved = is_yes(answer)
     if not recorded:
         rt.emit("gate", phase=phase, status="approved" if approved else "denied")
@@ -53,6 +59,16 @@ def gate_events(rt: Runtime) -> dict[str, bool]:
         if event.get("type") == "gate" and event.get("status") in ("approved", "denied"):
             answers[str(event["phase"])] = event["status"] == "approved"
     return answers
+
+
+def _asked_before(rt: Runtime, phase: str) -> bool:
+    """An earlier session already recorded that this gate waits (a resume answered on a server)."""
+    from dacrew.findings.events import read_events
+
+    return any(
+        e.get("type") == "gate" and e.get("status") == "waiting" and e.get("phase") == phase
+        for e in read_events(rt.settings.run_dir)
+    )
 
 
 def answered_gates(rt: Runtime) -> dict[str, bool]:

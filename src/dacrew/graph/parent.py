@@ -9,6 +9,7 @@ graph is checkpointed, so a run stopped anywhere resumes from where it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dacrew.graph.executor import execute_plan
@@ -27,11 +28,16 @@ def exit_code_for(outcomes: dict[str, dict[str, Any]], *, budget_stop: bool, tas
     return "completed", 0
 
 
-def build_parent_graph(rt: Runtime, checkpointer: Any = None) -> Any:
-    """The compiled parent graph for one run (a LangGraph ``CompiledStateGraph``)."""
+def build_parent_graph(runtime: Runtime | Callable[[ParentState], Runtime], checkpointer: Any = None) -> Any:
+    """The compiled parent graph for one run (a LangGraph ``CompiledStateGraph``). ``runtime`` is the
+    run's :class:`Runtime`, or a function that gives it from the graph's state when a node first needs
+    it (the LangGraph server builds the graph before it has the run's input)."""
     from langgraph.graph import END, START, StateGraph
 
+    runtime_of: Callable[[ParentState], Runtime] = (lambda _state: runtime) if isinstance(runtime, Runtime) else runtime
+
     async def load_plan(state: ParentState) -> ParentState:
+        rt = runtime_of(state)
         rt.emit(
             "plan_loaded",
             feature=rt.plan.feature,
@@ -41,10 +47,12 @@ def build_parent_graph(rt: Runtime, checkpointer: Any = None) -> Any:
         return {"run_id": rt.run_id, "feature": rt.plan.feature, "tasks": len(rt.plan.tasks)}
 
     async def execute(state: ParentState) -> ParentState:
+        rt = runtime_of(state)
         outcomes = await execute_plan(rt)
         return {"outcomes": outcomes}
 
     async def report(state: ParentState) -> ParentState:
+        rt = runtime_of(state)
         outcomes = state.get("outcomes", {})
         budget = bool(rt.scheduler and rt.scheduler.stopped_by_budget)
         status, code = exit_code_for(outcomes, budget_stop=budget, tasks=len(rt.plan.tasks))

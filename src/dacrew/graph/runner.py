@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dacrew.errors import UserError
 from dacrew.findings.events import EventLog, read_events
@@ -26,6 +26,9 @@ from dacrew.graph.state import STATE_DIR, RunSettings, save_settings
 from dacrew.models.resolve import ModelSource, reset_async_clients
 from dacrew.plan.model import TaskPlan
 from dacrew.plan.schedule import admit
+
+if TYPE_CHECKING:
+    from dacrew.graph.shared import SharedState
 
 CHECKPOINTS = "checkpoints.sqlite"
 Asker = Callable[[list[dict[str, Any]]], dict[str, Any]]
@@ -112,13 +115,14 @@ def pending_interrupts(out: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"id": i.id, **dict(i.value)} for i in out.get("__interrupt__", [])]
 
 
-async def _drive(rt: Runtime, first_input: Any, ask: Asker | None) -> RunResult:
+async def _drive(rt: Runtime, first_input: Any, ask: Asker | None, state_url: str | None) -> RunResult:
+    """Run the parent graph until it ends or waits; checkpoints in Postgres when ``state_url`` is set,
+    else in ``.dacrew/checkpoints.sqlite``."""
     from langgraph.types import Command
 
     db = rt.settings.project / STATE_DIR / CHECKPOINTS
-    db.parent.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {"configurable": {"thread_id": rt.run_id}, "recursion_limit": 50}
-    async with open_checkpointer(db) as saver:
+    async with open_checkpointer(db, state_url) as saver:
         graph = build_parent_graph(rt, saver)
         payload = first_input
         if payload is None:
@@ -153,8 +157,17 @@ def execute_run(
 ) -> RunResult:
     """Start (or resume) the run ``settings`` describes; returns how it ended. ``admission`` decides which
     ready tasks start (default: DESIGN's rule, :func:`dacrew.plan.schedule.admit`)."""
-    with project_run_lock(settings.project):
-        return _execute_locked(settings, resume, is_resume, ask, observers or [], admission)
+    from dacrew.graph.shared import open_shared
+
+    with open_shared(settings.project) as shared:
+        if shared is None:
+            with project_run_lock(settings.project):
+                return _execute_locked(settings, resume, is_resume, ask, observers or [], admission, None)
+        with shared.run_lock():
+            if is_resume:
+                shared.hydrate(settings.project, settings.run_id)
+            with shared.mirroring(settings.project, settings.run_id):
+                return _execute_locked(settings, resume, is_resume, ask, observers or [], admission, shared)
 
 
 @contextlib.contextmanager
@@ -188,6 +201,7 @@ def _execute_locked(
     ask: Asker | None,
     observers: list[Callable[[dict[str, Any]], None]],
     admission: Admission,
+    shared: SharedState | None,
 ) -> RunResult:
     from langgraph.types import Command
 
@@ -202,6 +216,8 @@ def _execute_locked(
             return finished
     if not is_resume:
         save_settings(settings)
+        if shared is not None:
+            shared.save_settings(settings)
         rt.emit(
             "run_started",
             run_id=settings.run_id,
@@ -223,7 +239,7 @@ def _execute_locked(
             first = {"run_id": settings.run_id}
     reset_async_clients()
     try:
-        result = asyncio.run(_drive(rt, first, ask))
+        result = asyncio.run(_drive(rt, first, ask, shared.url if shared is not None else None))
     except KeyboardInterrupt:
         rt.emit("run_stopped", run_id=settings.run_id, reason="interrupted (Ctrl-C)")
         rt.events.close()
@@ -285,9 +301,10 @@ def _reopen_after_budget(rt: Runtime) -> bool:
     return True
 
 
-def last_pending(settings: RunSettings) -> list[dict[str, Any]]:
-    """What a paused run waits for (with interrupt ids), from its last ``run_paused`` event."""
-    for event in reversed(read_events(settings.run_dir)):
+def last_pending(settings: RunSettings, events: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """What a paused run waits for (with interrupt ids), from its last ``run_paused`` event (in ``events``
+    when given, else in the run folder's event log)."""
+    for event in reversed(read_events(settings.run_dir) if events is None else events):
         if event["type"] == "run_paused":
             return list(event.get("pending", []))
         if event["type"] in ("run_finished",):

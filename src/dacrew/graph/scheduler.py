@@ -53,6 +53,8 @@ class Scheduler:
     halted: str = ""
     """Why no new work is dispatched (a failed non-[P] task, a denied gate, the budget), or empty."""
     stopped_by_budget: bool = False
+    gates_asked: set[str] = field(default_factory=set[str])
+    """Phases whose gate asked a person in this session (and got no answer yet)."""
 
     def __post_init__(self) -> None:
         self._tasks = self.plan.by_id
@@ -135,6 +137,22 @@ class Scheduler:
             await self._changed.wait()
         return state
 
+    def gate_waits(self, phase: str) -> None:
+        """The gate after ``phase`` asked a person and has no answer in this session."""
+        self.gates_asked.add(phase)
+        self.pump()
+
+    def _gate_to_ask(self) -> bool:
+        """The next closed gate's phase is done and its gate has not asked yet: it may hold this
+        session's answer (a resume), so waiting work is not deferred before the gate has run."""
+        if not self.gates or self.halted:
+            return False
+        with_tasks = [p for p in self._phase_order if self._has_tasks(p)]
+        for phase in with_tasks[:-1]:
+            if phase not in self.open_phases:
+                return self.phase_state(phase) == "done" and phase not in self.gates_asked
+        return False
+
     def open_phase(self, phase: str) -> None:
         self.open_phases.add(phase)
         self.pump()
@@ -196,7 +214,7 @@ class Scheduler:
                 self.running.add(t)
                 self.status[t] = "in_progress"
                 self._decide(t, Verdict("run"))
-        if not self.running and self._pending():
+        if not self.running and self._pending() and not self._gate_to_ask():
             # Nothing runs and nothing can start: the rest waits for a person (or a gate).
             self._defer_pending("waits for input or approval elsewhere in the plan")
         self._wake()

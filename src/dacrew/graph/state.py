@@ -51,6 +51,8 @@ class RunSettings(BaseModel):
 
 class ParentState(TypedDict, total=False):
     run_id: str
+    plan: str
+    """The plan file, relative to the project folder (an input of runs started on a LangGraph server)."""
     feature: str
     tasks: int
     outcomes: dict[str, dict[str, Any]]
