@@ -3,7 +3,8 @@
 * ``sql: <query>`` — the first value of the first row is true (not NULL, false, 0 or empty).
 * ``sql: <query> = <value>`` — the first value equals ``<value>`` (a number, ``'text'``, ``null``,
   ``true``/``false``); numbers within ``within <tolerance>`` or ``within <n>%`` (default 1e-6). Used
-  when the whole argument is not itself a query (``where status = 1`` stays part of the query).
+  when the whole argument is not itself a query: ``where status = 1`` stays part of the query, and a
+  query ending in a comparison of its own is put in parentheses (``(select … where x = 1) = 5``).
 * ``sql: <query> returns rows`` / ``returns no rows``.
 * Any of these may end ``under <n> ms``: the query also ran within the time.
 * ``table: <relation> matches <file.csv> [ordered] [within <tolerance>]`` — the relation's rows equal the

@@ -28,7 +28,7 @@ from typing import Any
 
 from dacrew.errors import ApprovalRequired, GuardRefused
 from dacrew.findings.format import CheckResult
-from dacrew.graph.compare import ExpectedTable, Tolerance, compare_table
+from dacrew.graph.compare import ExpectedTable, TableComparison, Tolerance, compare_table
 from dacrew.graph.verify.common import failed, passed, unverified
 from dacrew.tools.base import ToolContext
 
@@ -185,8 +185,22 @@ def _differences(database: Path, copy: Path, relations: list[str]) -> list[str]:
             target[0], target[1], ExpectedTable(tuple(built[0]), tuple(built[1])), tolerance=_SAME
         )
         if not comparison.matched:
-            problems.append(f"{relation} differs from what its code builds: {comparison.message}")
+            problems.append(f"{relation} differs from what its code builds now: {_difference(comparison)}")
     return problems
+
+
+def _difference(comparison: TableComparison) -> str:
+    def rows(found: tuple[tuple[Any, ...], ...], count: int) -> str:
+        shown = "; ".join("(" + ", ".join("NULL" if v is None else str(v) for v in row) + ")" for row in found)
+        return shown + (f" and {count - len(found)} more" if count > len(found) else "")
+
+    parts = []
+    if comparison.only_in_actual_count:
+        parts.append(f"only in the target: {rows(comparison.rows_only_in_actual, comparison.only_in_actual_count)}")
+    if comparison.only_in_expected_count:
+        built = rows(comparison.rows_only_in_expected, comparison.only_in_expected_count)
+        parts.append(f"only in what the code builds: {built}")
+    return "; ".join(parts)
 
 
 def _read(database: Path, relation: str) -> tuple[list[str], list[tuple[Any, ...]]] | None:
