@@ -111,7 +111,10 @@ def test_table_order_and_tolerance_options(project: Path) -> None:
 
 def test_table_without_an_expected_file_is_unverified(project: Path) -> None:
     result = check(project, "table", "analytics.tiers matches expected/nothing.csv")
-    assert (result.outcome, result.output) == ("unverified", "nothing to compare with: expected/nothing.csv does not exist")
+    assert (result.outcome, result.output) == (
+        "unverified",
+        "nothing to compare with: expected/nothing.csv does not exist",
+    )
     (project / "expected" / "bad.csv").write_text("a,b\n1\n")
     bad = check(project, "table", "analytics.tiers matches expected/bad.csv")
     assert bad.outcome == "unverified"
@@ -135,7 +138,9 @@ def test_tableau_published_without_a_server_is_unverified(tmp_path: Path) -> Non
     write_files(tmp_path, {"tableau/datasources/customer_ltv.tds": "<datasource/>"})
     local = check(tmp_path, "tableau", "datasource customer_ltv published")
     assert (local.outcome, local.passed) == ("unverified", False)
-    assert local.output == "no Tableau server configured; tableau/datasources/customer_ltv.tds exists but is not published"
+    assert (
+        local.output == "no Tableau server configured; tableau/datasources/customer_ltv.tds exists but is not published"
+    )
     assert check(tmp_path, "tableau", "job 42 finished").outcome == "unverified"
 
 

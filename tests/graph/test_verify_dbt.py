@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,8 +46,8 @@ def _isolated_dbt_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Path]:
-    yield write_files(tmp_path / "shop", SHOP)
+def shop(tmp_path: Path) -> Path:
+    return write_files(tmp_path / "shop", SHOP)
 
 
 def project_files(root: Path) -> dict[str, str]:
