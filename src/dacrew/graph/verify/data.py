@@ -50,11 +50,14 @@ def _is_query(text: str) -> bool:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    try:
-        parsed = sqlglot.parse(text)
-    except SqlglotError:
-        return False
-    return len(parsed) == 1 and isinstance(parsed[0], exp.Query)
+    for dialect in (None, "duckdb", "snowflake"):
+        try:
+            parsed = sqlglot.parse(text, read=dialect)
+        except SqlglotError:
+            continue
+        if len(parsed) == 1 and isinstance(parsed[0], exp.Query):
+            return True
+    return False
 
 
 def _expected_value(text: str) -> str | None:
