@@ -151,3 +151,12 @@ def test_orchestra_run_without_a_key_is_unverified(tmp_path: Path, monkeypatch: 
         "unverified",
         "no Orchestra API key configured (DACREW_ORCHESTRA__API_KEY)",
     )
+
+
+def test_without_a_warehouse_sql_and_table_checks_are_unverified(tmp_path: Path) -> None:
+    (tmp_path / "expected.csv").write_text("a\n1\n")
+    sql = check(tmp_path, "sql", "select 1 = 1")
+    assert sql.outcome == "unverified"
+    assert sql.output.startswith("no warehouse configured: ")
+    assert "dbt_project.yml" in sql.output
+    assert check(tmp_path, "table", "analytics.t matches expected.csv").outcome == "unverified"

@@ -7,6 +7,7 @@
   query ending in a comparison of its own is put in parentheses (``(select … where x = 1) = 5``).
 * ``sql: <query> returns rows`` / ``returns no rows``.
 * Any of these may end ``under <n> ms``: the query also ran within the time.
+* Without a warehouse (no dbt project, profile or target to connect with) these are unverified.
 * ``table: <relation> matches <file.csv> [ordered] [within <tolerance>]`` — the relation's rows equal the
   CSV's, by :mod:`dacrew.graph.compare`'s rules; the file is relative to the project.
 """
@@ -68,7 +69,22 @@ def _expected_value(text: str) -> str | None:
     return text
 
 
+def _no_warehouse(ctx: ToolContext) -> str | None:
+    """Why no warehouse can be reached (no dbt project, no profile or target), or None."""
+    from dacrew.errors import UserError
+    from dacrew.tools.profiles import load_target, locate
+
+    try:
+        load_target(locate(ctx))
+    except UserError as exc:
+        return f"no warehouse configured: {exc}"
+    return None
+
+
 def check_sql(ctx: ToolContext, argument: str) -> CheckResult:
+    missing = _no_warehouse(ctx)
+    if missing:
+        return unverified("sql", argument, missing)
     text, limit_ms = argument.strip(), None
     under = _UNDER.search(text)
     if under:
@@ -115,6 +131,9 @@ def check_table(ctx: ToolContext, argument: str) -> CheckResult:
         return failed("table", argument, f"{relative} is outside the project")
     if not path.is_file():
         return unverified("table", argument, f"nothing to compare with: {relative} does not exist")
+    missing = _no_warehouse(ctx)
+    if missing:
+        return unverified("table", argument, missing)
     try:
         expected = read_expected_csv(path)
     except (ValueError, UnicodeDecodeError) as exc:
