@@ -24,13 +24,16 @@ import tempfile
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dacrew.errors import ApprovalRequired, GuardRefused
 from dacrew.findings.format import CheckResult
 from dacrew.graph.compare import ExpectedTable, TableComparison, Tolerance, compare_table
 from dacrew.graph.verify.common import failed, passed, unverified
 from dacrew.tools.base import ToolContext
+
+if TYPE_CHECKING:
+    from dacrew.tools.profiles import DbtLocation
 
 _DBT = re.compile(r"^(build|test|run|compile)\b(?:\s+(?:--select|-s)\s+(.+))?$", re.IGNORECASE)
 _OK = frozenset({"success", "pass", "warn", "skipped"})
@@ -51,7 +54,8 @@ def check_dbt(ctx: ToolContext, argument: str, started: str | None = None) -> Ch
     loc = locate(ctx)
     settings = load_target(loc)
     path = str(settings.get("path") or "")
-    if settings.get("type") != "duckdb" or not path or path == ":memory:" or "://" in path or ":" in Path(path).name:
+    remote = path in ("", ":memory:") or "://" in path or path.startswith(("md:", "motherduck:"))
+    if settings.get("type") != "duckdb" or remote:
         return unverified(
             "dbt",
             argument,
@@ -67,7 +71,7 @@ def _in_copy(
     argument: str,
     command: str,
     select: str | None,
-    loc: Any,
+    loc: DbtLocation,
     settings: dict[str, Any],
     database: Path,
     scratch: Path,
@@ -106,13 +110,7 @@ def _in_copy(
         return failed("dbt", argument, "\n".join(lines) or invocation.error or "dbt failed")
     if command not in ("build", "run"):
         return passed("dbt", argument, f"{len(nodes)} nodes passed (in a throwaway copy of the target)")
-    relations = [
-        str(manifest.nodes[n.unique_id].relation_name)
-        for n in nodes
-        if n.resource_type in _BUILT
-        and manifest is not None
-        and getattr(manifest.nodes.get(n.unique_id), "relation_name", None)
-    ]
+    relations = _relations(manifest, [n.unique_id for n in nodes if n.resource_type in _BUILT])
     problems = _stale(database, started) + _differences(database, copy, relations)
     if problems:
         return failed("dbt", argument, "the task did not build its selection in the target:\n" + "\n".join(problems))
@@ -122,6 +120,17 @@ def _in_copy(
         f"{len(nodes)} nodes passed in a throwaway copy of the target; the target holds what the code of "
         f"{len(relations)} relations builds",
     )
+
+
+def _relations(manifest: Any, unique_ids: list[str]) -> list[str]:
+    """The warehouse relations (``"db"."schema"."name"``) of these nodes; ephemeral models have none."""
+    found: list[str] = []
+    for unique_id in unique_ids:
+        node = manifest.nodes.get(unique_id) if manifest is not None else None
+        relation = getattr(node, "relation_name", None)
+        if relation:
+            found.append(str(relation))
+    return found
 
 
 def _copy_database(database: Path, folder: Path) -> Path:
@@ -138,7 +147,7 @@ def _copy_database(database: Path, folder: Path) -> Path:
     return copy
 
 
-def _shadow_location(loc: Any, settings: dict[str, Any], copy: Path, scratch: Path) -> Any:
+def _shadow_location(loc: DbtLocation, settings: dict[str, Any], copy: Path, scratch: Path) -> DbtLocation:
     import yaml
 
     folder = scratch / "profiles"
