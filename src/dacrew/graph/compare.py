@@ -29,7 +29,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -81,7 +81,7 @@ class TableComparison:
     only_in_expected_count: int = 0
     only_in_actual_count: int = 0
     ordered: bool = False
-    message: str = field(default="")
+    message: str = ""
 
 
 def read_expected_csv(path: str | os.PathLike[str]) -> ExpectedTable:
