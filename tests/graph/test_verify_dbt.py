@@ -159,3 +159,35 @@ def test_a_target_that_is_not_a_duckdb_file_is_unverified(tmp_path: Path) -> Non
     result = check(tmp_path, "build", None)
     assert result.outcome == "unverified"
     assert "not a DuckDB file" in result.output
+
+
+def test_a_task_whose_agent_did_nothing_does_not_complete_and_its_check_changes_nothing(shop: Path) -> None:
+    from runkit import complete, write_cassette
+    from typer.testing import CliRunner
+
+    from dacrew.cli import app
+    from dacrew.findings.store import FindingsStore
+
+    build(shop)  # an earlier run left the seeds and the model in the warehouse
+    plan = shop / "tasks.md"
+    plan.write_text(
+        "# Data Analytics Tasks: Seeds\n\n## Setup Tasks\n\n### T001: Load the seeds\n**Owner**: dbt-expert\n"
+        "**Dependencies**: None\n**Files**: `seeds/`\n**Description**: Load the raw seeds\n- all of them\n"
+        "**Acceptance**: the seeds are in the warehouse\n**Checks**:\n- dbt: build --select path:seeds\n",
+        encoding="utf-8",
+    )
+    cassette = write_cassette(shop / "nothing.jsonl", [complete("T001"), complete("T001", attempt=2)])
+    before, files = fingerprint(shop / "shop.duckdb"), project_files(shop)
+    result = CliRunner().invoke(
+        app, ["run", str(plan), "--project-dir", str(shop), "--model", f"replay:{cassette}", "--headless"]
+    )
+    assert result.exit_code == 1, result.output
+    finding = FindingsStore(shop).read("T001")
+    assert finding is not None
+    assert (finding.status, finding.attempt) == ("failed", 2)
+    assert "was last written before the task started" in finding.checks[0].output
+    assert fingerprint(shop / "shop.duckdb") == before
+    # Only the run's own records are new: its findings and its state under .dacrew/ (no dbt output).
+    new = {k for k in project_files(shop).keys() - files.keys() if not k.startswith(("findings/", ".dacrew/"))}
+    assert new == set()
+    assert {k: v for k, v in project_files(shop).items() if k in files} == files
