@@ -108,3 +108,16 @@ def test_a_task_verified_by_its_summary_alone_is_unverified(tmp_path: Path) -> N
     assert NO_CHECKS in text
     strict_code, _ = run(tmp_path, cassette, "--strict-checks", run_id="r2")
     assert strict_code == 1
+
+
+def test_the_specialist_is_asked_for_checks_only_when_the_plan_has_none(tmp_path: Path) -> None:
+    from dacrew.agents.specialist import PROPOSE_CHECKS, Assignment, task_prompt
+    from dacrew.plan.model import Check, Task
+
+    bare = Task(id="T001", title="Work", owners=["dbt-expert"])
+    prompt = task_prompt(Assignment(task=bare, attempt=1, project_dir=tmp_path, run_id="r"), "dbt-expert", ())
+    assert f"## Checks\n{PROPOSE_CHECKS}" in prompt
+    checked = bare.model_copy(update={"checks": [Check(kind="sql", argument="select 1 = 1")]})
+    prompt = task_prompt(Assignment(task=checked, attempt=1, project_dir=tmp_path, run_id="r"), "dbt-expert", ())
+    assert "## Checks the parent will run\n- sql: select 1 = 1" in prompt
+    assert PROPOSE_CHECKS not in prompt
