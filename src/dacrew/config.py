@@ -157,6 +157,8 @@ class DacrewConfig(BaseSettings):
     run: RunSettings = Field(default_factory=RunSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     gates: Literal["none", "phases"] = "none"
+    checks: Literal["normal", "strict"] = "normal"
+    """``strict``: an unverified check (no server configured, nothing to compare with) fails its task."""
     approvals: list[ApprovalRule] = Field(default_factory=list[ApprovalRule])
     """Headless runs only: decide approvals by rule instead of stopping (exit 3) for a person."""
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
