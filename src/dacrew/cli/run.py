@@ -118,6 +118,9 @@ def run(
     budget_usd: float | None = typer.Option(
         None, "--budget-usd", min=0, help="Stop dispatching new work once the run has cost this much."
     ),
+    rerun_done: bool = typer.Option(
+        False, "--rerun-done", help="Also run the tasks the plan marks done ('- [x]'); by default they are not run."
+    ),
 ) -> None:
     """Run a task plan to the end: each task to its specialist, verified, findings handed on."""
     from dacrew.config import load_config
@@ -160,6 +163,7 @@ def run(
         step_limit=config.run.step_limit,
         report_json=str(report_json.resolve()) if report_json else None,
         junit=str(junit.resolve()) if junit else None,
+        rerun_done=rerun_done,
         created=now_iso(),
     )
     _execute(settings, is_resume=False)
