@@ -31,7 +31,7 @@ from dacrew.plan.fields import (
     split_files,
     unwrap_id,
 )
-from dacrew.plan.markdown import Fence, Heading, Line, normalise, read_blocks
+from dacrew.plan.markdown import Fence, Heading, Line, collector_paused, normalise, read_blocks
 from dacrew.plan.model import IntegrationPoint, ParallelExample, Phase, Task, TaskPlan
 from dacrew.plan.source import read_plan_text
 from dacrew.plan.speckit import Checklist, looks_like_task, speckit_dependencies
@@ -77,7 +77,8 @@ def read_plan(text: str, path: str = "tasks.md") -> tuple[TaskPlan, list[Diagnos
     if not text.strip():
         return TaskPlan(path=path), [Diagnostic("error", "the plan is empty", path, 1, "empty")]
     parser = _Parser(path)
-    plan = parser.parse(normalise(text))
+    with collector_paused():
+        plan = parser.parse(normalise(text))
     problems = sorted(parser.problems, key=lambda d: d.line)
     if not plan.tasks and not problems:
         problems.append(
