@@ -11,7 +11,7 @@ indented line is text. HTML blocks (comments) are skipped.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,7 +83,7 @@ def read_blocks(text: str) -> list[Block]:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused() -> Generator[None]:
     """Pause the cyclic garbage collector while a plan is read.
 
     Reading makes about thirty objects per task (markdown-it's tokens, the blocks, the tasks), none in
