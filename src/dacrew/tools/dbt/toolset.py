@@ -20,7 +20,7 @@ from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.dbt.manifest import dbt_manifest
 from dacrew.tools.dbt.runner import Invocation, NodeResult, forget_manifest, invoke, node_results, parsed_manifest
-from dacrew.tools.dbt.selection import validate_selector
+from dacrew.tools.dbt.selection import state_arguments, validate_selector
 from dacrew.tools.profiles import DbtLocation, is_production_target, locate
 from dacrew.tools.sql.guard import classify
 
@@ -228,8 +228,9 @@ def dbt_show(ctx: ToolContext, args: ShowArgs) -> ShowResult:
         guard_select=None if refs is None else (" ".join(refs) or ""),
     )
     if args.inline is not None:
-        _check_inline(loc, args.inline)
-        extra += ["--inline", args.inline]
+        inline = _without_terminator(args.inline)
+        _check_inline(loc, inline)
+        extra += ["--inline", inline]
     inv = invoke(loc, ["show"], [*extra, "--limit", str(args.limit)])
     if not inv.success:
         return ShowResult(ok=False, columns=[], rows=[], error=inv.error)
@@ -241,6 +242,21 @@ def dbt_show(ctx: ToolContext, args: ShowArgs) -> ShowResult:
 
 
 _INLINE_CALL = r"\{\{\s*(ref|source)\(\s*'([\w.\-]+)'\s*(,\s*'([\w.\-]+)'\s*)?\)\s*\}\}"
+
+
+def _without_terminator(sql: str) -> str:
+    """The statement without its closing ``;`` (dbt wraps inline SQL in a query of its own, where a
+    semicolon is a syntax error). Only the semicolons that end the text go: a second statement stays for
+    the guard to refuse. A trailing line comment ends with a newline, so that what dbt appends is not
+    commented out."""
+    from sqlglot.tokens import Tokenizer, TokenType
+
+    tokens = Tokenizer().tokenize(sql)
+    end = len(sql)
+    while tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+        end = tokens[-1].start
+        tokens.pop()
+    return sql[:end].rstrip() + "\n"
 
 
 def _inline_refs(sql: str) -> list[str]:
@@ -276,6 +292,11 @@ def _check_inline(loc: DbtLocation, sql: str) -> None:
 
 class LsArgs(SelectArgs):
     resource_type: str | None = Field(default=None, description="Only this kind: model, test, seed, snapshot, source…")
+    state: str | None = Field(
+        default=None,
+        description="For state:… selectors (state:modified+): a project folder holding the manifest.json to "
+        "compare with (e.g. a production run's artifacts); default dbt.state in dacrew.yml.",
+    )
 
 
 class LsNode(BaseModel):
@@ -309,6 +330,7 @@ _RESOURCE_TYPES = {
 def dbt_ls(ctx: ToolContext, args: LsArgs) -> LsResult:
     """List the nodes a selector picks (unique_id, name, type, file) without running anything."""
     loc, extra = _prepare(ctx, "ls", args)
+    extra += state_arguments(ctx, args.state, f"{args.select or ''} {args.exclude or ''}")
     if args.resource_type is not None:
         if args.resource_type not in _RESOURCE_TYPES:
             raise ToolError(f"resource_type must be one of {', '.join(sorted(_RESOURCE_TYPES))}")
