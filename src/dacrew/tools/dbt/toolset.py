@@ -249,7 +249,8 @@ def _without_terminator(sql: str) -> str:
     semicolon is a syntax error). Only the semicolons that end the text go: a second statement stays for
     the guard to refuse. A trailing line comment ends with a newline, so that what dbt appends is not
     commented out."""
-    from sqlglot.tokens import Tokenizer, TokenType
+    from sqlglot.tokenizer_core import TokenType
+    from sqlglot.tokens import Tokenizer
 
     tokens = Tokenizer().tokenize(sql)
     end = len(sql)
