@@ -73,6 +73,16 @@ def validate_selector(selector: str, *, what: str = "select") -> list[str]:
     return parts
 
 
+def selector_name(name: str, select: str | None, exclude: str | None) -> str:
+    """A selectors.yml name, checked: a plain name, and not combined with select or exclude (dbt's
+    ``--selector`` replaces them)."""
+    if select is not None or exclude is not None:
+        raise ToolError("selector replaces select and exclude; give one or the other")
+    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*", name) is None:
+        raise ToolError(f"selector: {name!r} is not a selector name from selectors.yml")
+    return name
+
+
 def state_arguments(ctx: ToolContext, state: str | None, selection: str) -> list[str]:
     """``--state <folder>`` for a call that names a ``state`` folder (project-relative, through the file
     sandbox's resolver) or whose ``selection`` uses ``state:`` (then ``dbt.state`` in dacrew.yml, or a

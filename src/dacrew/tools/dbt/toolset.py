@@ -20,7 +20,7 @@ from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.dbt.manifest import dbt_manifest
 from dacrew.tools.dbt.runner import Invocation, NodeResult, forget_manifest, invoke, node_results, parsed_manifest
-from dacrew.tools.dbt.selection import state_arguments, validate_selector
+from dacrew.tools.dbt.selection import selector_name, state_arguments, validate_selector
 from dacrew.tools.profiles import DbtLocation, is_production_target, locate
 from dacrew.tools.sql.guard import classify
 
@@ -44,6 +44,9 @@ _SELECT = "dbt node selection syntax, e.g. `+fct_orders`, `tag:daily`, `path:mod
 class SelectArgs(ToolArgs):
     select: str | None = Field(default=None, description=_SELECT)
     exclude: str | None = Field(default=None, description="Nodes to leave out, in the same syntax.")
+    selector: str | None = Field(
+        default=None, description="Or a selection the project's selectors.yml defines, by name (not with select)."
+    )
     target: str | None = Field(default=None, description="A profile target other than the default (needs approval).")
 
 
@@ -94,6 +97,8 @@ def _prepare(
         extra += ["--select", *validate_selector(args.select)]
     if args.exclude is not None:
         extra += ["--exclude", *validate_selector(args.exclude, what="exclude")]
+    if args.selector is not None:
+        extra += ["--selector", selector_name(args.selector, args.select, args.exclude)]
     full_refresh = isinstance(args, RunArgs) and args.full_refresh
     if full_refresh:
         extra.append("--full-refresh")
@@ -108,6 +113,7 @@ def _prepare(
         "command": command,
         "select": args.select,
         "exclude": args.exclude,
+        "selector": args.selector,
         "target": loc.target,
         "full_refresh": full_refresh,
         **(more or {}),
