@@ -36,6 +36,9 @@ class DbtSettings(BaseModel):
     """The profile name (default: ``profile:`` in dbt_project.yml)."""
     production_targets: list[str] = Field(default_factory=lambda: ["prod", "production"])
     """Targets the dbt tools build into only with a person's approval (names compared case-insensitively)."""
+    state: str | None = None
+    """A project folder holding the last production run's ``manifest.json``: what ``state:…`` selectors
+    of ``dbt_ls`` compare with when the call names none."""
 
 
 class TableauSettings(BaseModel):

@@ -61,6 +61,11 @@ def check(project: Path, kind: str, argument: str) -> CheckResult:
         ("select * from analytics.empty returns no rows", "passed"),
         ("select * from analytics.tiers where customers > 1 returns no rows", "failed"),
         ("select count(*) = 3 from analytics.tiers", "passed"),
+        # A bare query passes on a first value that says yes; exact decimals come back as strings.
+        ("select 0.00::decimal(10, 2)", "failed"),
+        ("select 0.50::decimal(10, 2)", "passed"),
+        ("select 'nan'::double", "failed"),
+        ("select null", "failed"),
         ("select count(*) from analytics.tiers = 3 under 60000 ms", "passed"),
         ("select * from analytics.missing returns no rows", "failed"),
     ],

@@ -29,7 +29,12 @@ def test_validate_summary_and_notes(template_path: Path) -> None:
 def test_strict_makes_warnings_errors(template_path: Path) -> None:
     result = runner.invoke(app, ["plan", "validate", str(template_path), "--strict"])
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [f"{template_path}:1: unfilled template placeholder [FEATURE]"]
+    lines = result.stderr.splitlines()
+    # Every problem, each labelled: --strict fails on warnings but still calls them warnings.
+    assert lines[0] == f"{template_path}:1: warning: unfilled template placeholder [FEATURE]"
+    assert [line.split(":")[1] for line in lines] == ["1", "3", "7", "8", "9", "235", "242", "281"]
+    assert all(": warning: " in line for line in lines)
+    assert result.stdout == ""
 
 
 def test_show_text() -> None:

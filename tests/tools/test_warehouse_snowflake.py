@@ -81,7 +81,9 @@ def test_patch_mode(tmp_path: Path) -> None:
             _seed(ctx)
             out = warehouse_query(ctx, QueryArgs(sql="select id, amount from orders order by id"))
             assert [c.name for c in out.columns] == ["ID", "AMOUNT"]
-            assert out.rows == [[1, 10.5], [2, None]]
+            # NUMBER(10,2) keeps its scale: an exact decimal string (see dacrew.tools.values).
+            assert out.rows == [[1, "10.50"], [2, None]]
+            assert [c.type for c in out.columns] == ["NUMBER(38,0)", "NUMBER(10,2)"]
             assert [c.name for c in warehouse_describe(ctx, TableArgs(table="marts.orders")).columns] == [
                 "ID",
                 "AMOUNT",

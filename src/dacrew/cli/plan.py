@@ -34,18 +34,35 @@ def _project_agents(plan: Path) -> list[str]:
 @app.command("validate")
 def validate(
     plan: Path = typer.Argument(..., help="The plan file (tasks.md).", show_default=False),
-    as_json: bool = typer.Option(False, "--json", help="Print the compiled plan as JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the compiled plan as JSON, with its diagnostics (even when it fails)."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
 ) -> None:
-    """Check a plan: exit 0 when it is sound (warnings on stderr), 2 with the located problem otherwise."""
-    compiled = _compile(plan, strict)
+    """Check a plan: exit 0 when it is sound (warnings on stderr), 2 otherwise, with every problem on
+    stderr (``path:line: message`` for errors, ``path:line: warning: message`` for warnings)."""
+    from dacrew.plan.validate import diagnose_plan
+
+    compiled, diagnostics = diagnose_plan(plan, known_owners=_project_agents(plan))
+    failing = [d for d in diagnostics if d.severity == "error" or strict]
     if as_json:
+        compiled.diagnostics = [d.record() for d in diagnostics]
         typer.echo(compiled.model_dump_json(indent=2))
+        if failing:
+            # The JSON holds every problem; stderr gets the one sentence a failing command ends with.
+            raise failing[0].to_error()
+        for warning in diagnostics:
+            typer.echo(str(warning), err=True)
         return
+    for problem in diagnostics:
+        typer.echo(str(problem), err=True)
+    if failing:
+        raise typer.Exit(2)
     parallel = sum(1 for t in compiled.tasks if t.parallel)
+    done = sum(1 for t in compiled.tasks if t.done)
     typer.echo(
         f"{compiled.path}: {len(compiled.tasks)} tasks in {len(compiled.phases)} phases "
-        f"({parallel} [P]), {compiled.format} format: ok"
+        f"({parallel} [P]{f', {done} done' if done else ''}), {compiled.format} format: ok"
     )
     for note in compiled.notes:
         typer.echo(f"{compiled.path}:{note.line}: note: {note.message}")

@@ -121,6 +121,9 @@ def run(
     strict_checks: bool = typer.Option(
         False, "--strict-checks", help="An unverified check fails its task (default: checks in dacrew.yml)."
     ),
+    rerun_done: bool = typer.Option(
+        False, "--rerun-done", help="Also run the tasks the plan marks done ('- [x]'); by default they are not run."
+    ),
 ) -> None:
     """Run a task plan to the end: each task to its specialist, verified, findings handed on."""
     from dacrew.config import load_config
@@ -164,6 +167,7 @@ def run(
         step_limit=config.run.step_limit,
         report_json=str(report_json.resolve()) if report_json else None,
         junit=str(junit.resolve()) if junit else None,
+        rerun_done=rerun_done,
         created=now_iso(),
     )
     _execute(settings, is_resume=False)

@@ -32,6 +32,7 @@ CHECKER = "parent-checks"
 
 MAX_ATTEMPTS = 2
 """The first attempt plus one more after failed checks, with their output."""
+DONE_IN_PLAN = "Marked done in the plan ('- [x]'): not run (dacrew run --rerun-done runs it)."
 
 
 def _outcome(finding: Finding) -> dict[str, Any]:
@@ -78,6 +79,19 @@ async def run_plan_task(rt: Runtime, task_id: str) -> dict[str, Any]:
             summary=verdict.reason,
         )
         rt.task_finished(finding, verdict.reason)
+        return _outcome(finding)
+    if task.done and not rt.settings.rerun_done:
+        finding = rt.store.finish(
+            task_id,
+            "completed",
+            title=task.title,
+            owner=" + ".join(task.owners),
+            depends_on=task.dependencies,
+            run_id=rt.run_id,
+            summary=DONE_IN_PLAN,
+        )
+        rt.task_finished(finding)
+        sched.release(task_id, "completed")
         return _outcome(finding)
     status = "failed"
     try:

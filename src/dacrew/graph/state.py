@@ -35,6 +35,8 @@ class RunSettings(BaseModel):
     step_limit: int = 25
     report_json: str | None = None
     junit: str | None = None
+    rerun_done: bool = False
+    """Run the tasks the plan marks done (``- [x]``) too."""
     created: str = ""
 
     @property

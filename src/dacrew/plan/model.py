@@ -1,7 +1,8 @@
 """The task plan as data: what ``tasks.md`` says, with the source line of every field.
 
 JSON shape (a stable surface): ``feature``, ``phases``, ``tasks[]`` with ``id, title, phase, owners[],
-dependencies[], parallel, files[], description[], acceptance, checks[], line``.
+dependencies[], parallel, files[], description[], acceptance, checks[], line, done``, and
+``diagnostics[]`` with ``path, line, severity, code, message``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Task(_Model):
     """The line of each field as written (``owners``, ``dependencies``, ``files``, …)."""
     labels: list[str] = Field(default_factory=list[str])
     """Spec-kit story labels such as ``US1``."""
+    done: bool = False
+    """Checked off in the plan (spec-kit's ``- [x]``): a run does not run it again unless asked to."""
 
     @property
     def lead(self) -> str:
@@ -101,6 +104,16 @@ class PlanNote(_Model):
     line: int = 0
 
 
+class PlanDiagnostic(_Model):
+    """A problem found in the plan, as ``plan validate --json`` prints it."""
+
+    path: str
+    line: int
+    severity: Literal["error", "warning"]
+    code: str
+    message: str
+
+
 class TaskPlan(_Model):
     path: str = ""
     format: Literal["template", "speckit"] = "template"
@@ -113,6 +126,8 @@ class TaskPlan(_Model):
     parallel_examples: list[ParallelExample] = Field(default_factory=list[ParallelExample])
     notes: list[PlanNote] = Field(default_factory=list[PlanNote])
     """What the compiler did on the plan's behalf (e.g. an integration point added as a dependency)."""
+    diagnostics: list[PlanDiagnostic] = Field(default_factory=list[PlanDiagnostic])
+    """Filled by ``plan validate --json``: every error and warning, by line."""
 
     # The scheduler looks tasks up on every admission; rebuilding a dict each time would make a
     # 20,000-task run quadratic. The cache is keyed on the list's identity and length.

@@ -6,14 +6,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from dacrew.errors import UserError
+from dacrew.plan.diagnostic import Diagnostic
 from dacrew.plan.globs import iter_overlapping_pairs
 from dacrew.plan.model import CHECK_KINDS, KNOWN_OWNERS, TABLE_CHECK, PlanNote, Task, TaskPlan, task_sort_key
-from dacrew.plan.parse import parse_plan
+from dacrew.plan.parse import read_plan
 from dacrew.plan.schedule import find_cycle
 from dacrew.plan.source import read_plan_text
 
@@ -34,36 +32,32 @@ _FENCE = ("```", "~~~")
 MAX_OVERLAP_WARNINGS = 50
 
 
-@dataclass(frozen=True)
-class Diagnostic:
-    severity: Literal["error", "warning"]
-    message: str
-    path: str
-    line: int
-
-    def __str__(self) -> str:
-        kind = "warning: " if self.severity == "warning" else ""
-        return f"{self.path}:{self.line}: {kind}{self.message}"
-
-    def to_error(self) -> UserError:
-        return UserError(self.message, path=self.path, line=self.line)
-
-
 def compile_plan(
     path: Path, *, strict: bool = False, known_owners: Iterable[str] = ()
 ) -> tuple[TaskPlan, list[Diagnostic]]:
     """Parse and validate ``path``. Raise a located :class:`UserError` on the first error (or the first
     warning under ``strict``); otherwise return the plan, with integration points added as dependencies,
     and its warnings. ``known_owners`` adds a project's own agents to the shipped ones."""
-    text = read_plan_text(path)
-    plan = parse_plan(text, str(path))
-    diagnostics = validate(plan, known_owners=known_owners, text=text)
+    plan, diagnostics = diagnose_plan(path, known_owners=known_owners)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise errors[0].to_error()
     if strict and diagnostics:
         raise diagnostics[0].to_error()
     return plan, diagnostics
+
+
+def diagnose_plan(path: Path, *, known_owners: Iterable[str] = ()) -> tuple[TaskPlan, list[Diagnostic]]:
+    """The plan at ``path`` as far as it parses, and every problem in it: errors first, then warnings,
+    each ordered by line. When the shape is broken (a task line that does not parse, a field twice …)
+    only those errors and the placeholder warnings are given: the meaning of a plan half read would
+    mislead. An unreadable file is a :class:`UserError`."""
+    text = read_plan_text(path)
+    plan, problems = read_plan(text, str(path))
+    if problems:
+        where = plan.path or str(path)
+        return plan, [*problems, *_placeholders(text, where)]
+    return plan, validate(plan, known_owners=known_owners, text=text)
 
 
 def validate(plan: TaskPlan, *, known_owners: Iterable[str] = (), text: str | None = None) -> list[Diagnostic]:
@@ -82,7 +76,9 @@ def validate(plan: TaskPlan, *, known_owners: Iterable[str] = (), text: str | No
         if cycle:
             first = plan.by_id[cycle[0]]
             errors.append(
-                Diagnostic("error", "dependency cycle: " + " → ".join(cycle), path, first.line_of("dependencies"))
+                Diagnostic(
+                    "error", "dependency cycle: " + " → ".join(cycle), path, first.line_of("dependencies"), "cycle"
+                )
             )
     warnings: list[Diagnostic] = []
     if text is not None:
@@ -104,6 +100,7 @@ def _structure(plan: TaskPlan, path: str, owners: set[str]) -> list[Diagnostic]:
                     f"duplicate task id {task.id} (first defined at line {first_seen[task.id].line})",
                     path,
                     task.line,
+                    "duplicate-id",
                 )
             )
         else:
@@ -113,34 +110,60 @@ def _structure(plan: TaskPlan, path: str, owners: set[str]) -> list[Diagnostic]:
     for point in plan.integration_points:
         for task_id in (point.upstream, point.downstream):
             if task_id not in first_seen:
-                out.append(Diagnostic("error", f"integration point names unknown task {task_id}", path, point.line))
+                out.append(
+                    Diagnostic(
+                        "error",
+                        f"integration point names unknown task {task_id}",
+                        path,
+                        point.line,
+                        "integration-point",
+                    )
+                )
         if point.upstream == point.downstream:
-            out.append(Diagnostic("error", f"integration point {point.upstream} → itself", path, point.line))
+            out.append(
+                Diagnostic(
+                    "error", f"integration point {point.upstream} → itself", path, point.line, "integration-point"
+                )
+            )
     return sorted(out, key=lambda d: d.line)
 
 
 def _task_problems(task: Task, plan: TaskPlan, path: str, owners: set[str], known: dict[str, Task]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     if not task.owners:
-        out.append(Diagnostic("error", f"{task.id} has no **Owner** (e.g. 'dbt-expert')", path, task.line))
+        out.append(Diagnostic("error", f"{task.id} has no **Owner** (e.g. 'dbt-expert')", path, task.line, "no-owner"))
     for owner in task.owners:
         if owner not in owners:
-            out.append(Diagnostic("error", _unknown_owner(owner, owners), path, task.line_of("owners")))
+            out.append(
+                Diagnostic("error", _unknown_owner(owner, owners), path, task.line_of("owners"), "unknown-owner")
+            )
     for dep in task.dependencies:
         if dep == task.id:
-            out.append(Diagnostic("error", f"{task.id} depends on itself", path, task.line_of("dependencies")))
+            out.append(
+                Diagnostic(
+                    "error", f"{task.id} depends on itself", path, task.line_of("dependencies"), "self-dependency"
+                )
+            )
         elif dep not in known:
             out.append(
-                Diagnostic("error", f"{task.id} depends on unknown task {dep}", path, task.line_of("dependencies"))
+                Diagnostic(
+                    "error",
+                    f"{task.id} depends on unknown task {dep}",
+                    path,
+                    task.line_of("dependencies"),
+                    "unknown-dependency",
+                )
             )
     if plan.format == "template" and not task.acceptance:
-        out.append(Diagnostic("error", f"{task.id} has no **Acceptance** criteria", path, task.line))
+        out.append(Diagnostic("error", f"{task.id} has no **Acceptance** criteria", path, task.line, "no-acceptance"))
     for check in task.checks:
         if check.kind not in CHECK_KINDS:
             hint = difflib.get_close_matches(check.kind, CHECK_KINDS, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(CHECK_KINDS)})"
             out.append(
-                Diagnostic("error", f"{task.id}: unknown check kind {check.kind!r}{suggestion}", path, check.line)
+                Diagnostic(
+                    "error", f"{task.id}: unknown check kind {check.kind!r}{suggestion}", path, check.line, "check-kind"
+                )
             )
         elif check.kind == "table" and not TABLE_CHECK.match(check.argument.strip()):
             out.append(
@@ -149,6 +172,7 @@ def _task_problems(task: Task, plan: TaskPlan, path: str, owners: set[str], know
                     f"{task.id}: a table check reads '<relation> matches <file.csv> [ordered] [within <tolerance>]'",
                     path,
                     check.line,
+                    "check-table",
                 )
             )
     return out
@@ -194,7 +218,11 @@ def _placeholders(text: str, path: str) -> list[Diagnostic]:
             what = ", ".join(found)
             out.append(
                 Diagnostic(
-                    "warning", f"unfilled template placeholder{'s' if len(found) > 1 else ''} {what}", path, number
+                    "warning",
+                    f"unfilled template placeholder{'s' if len(found) > 1 else ''} {what}",
+                    path,
+                    number,
+                    "placeholder",
                 )
             )
     return out
@@ -232,7 +260,15 @@ def _contradicting_examples(plan: TaskPlan, path: str) -> list[Diagnostic]:
         ids = list(dict.fromkeys(example.tasks))
         unknown = [t for t in ids if t not in reach.known]
         if unknown:
-            out.append(Diagnostic("warning", f"parallel example names unknown task {unknown[0]}", path, example.line))
+            out.append(
+                Diagnostic(
+                    "warning",
+                    f"parallel example names unknown task {unknown[0]}",
+                    path,
+                    example.line,
+                    "parallel-example",
+                )
+            )
         ids = [t for t in ids if t in reach.known]
         clashes: list[str] = []
         for i, first in enumerate(ids):
@@ -249,6 +285,7 @@ def _contradicting_examples(plan: TaskPlan, path: str) -> list[Diagnostic]:
                     f"parallel example runs {together} together, but {'; '.join(clashes)}",
                     path,
                     example.line,
+                    "parallel-example",
                 )
             )
     return out
@@ -275,6 +312,7 @@ def _overlaps(plan: TaskPlan, path: str) -> list[Diagnostic]:
             f"[P] tasks {a} and {b} write overlapping Files; they will not run at the same time",
             path,
             known[b].line_of("files"),
+            "overlapping-files",
         )
         for a, b in pairs
     ]
@@ -286,6 +324,7 @@ def _overlaps(plan: TaskPlan, path: str) -> list[Diagnostic]:
                 f"more [P] tasks write overlapping Files; only the first {MAX_OVERLAP_WARNINGS} pairs are listed",
                 path,
                 last.line_of("files"),
+                "overlapping-files",
             )
         )
     return out

@@ -37,6 +37,7 @@ STATUS_STYLES = {
     "skipped": "dim yellow",
 }
 _ACTIVE = ("in_progress", "verifying")
+_DONE_IN_PLAN = "done in plan, not run"
 _LABELS = {"in_progress": "running", "needs_input": "needs input"}
 
 
@@ -169,6 +170,11 @@ class Board:
             return Text(f"gate after {e.get('phase', '')}: {e.get('status', '')}")
         return self._run_line(kind, e)
 
+    def _done_in_plan(self, task_id: str, t: TaskTally) -> bool:
+        """The plan marks the task done (``- [x]``) and the run completed it without running it."""
+        task = self.plan.by_id.get(task_id)
+        return task is not None and task.done and t.status == "completed" and not t.spans
+
     def _lead(self, task: str) -> str:
         return self.plan.by_id[task].lead if task in self.plan.by_id else ""
 
@@ -176,6 +182,8 @@ class Board:
         status = t.status
         took = duration(seconds_between(t.started, t.finished)) if t.started else ""
         head = Text.assemble((task, "bold"), " ", (_label(status), STATUS_STYLES.get(status, "")))
+        if self._done_in_plan(task, t):
+            return Text.assemble((task, "bold"), " ", (_DONE_IN_PLAN, "dim green"), " (--rerun-done runs it)")
         if status == "completed":
             usage = t.usage
             return head + Text(f" in {took} · {_tokens(usage)} tokens · {_cost(usage)}")
@@ -228,6 +236,8 @@ class Board:
     def _status_cell(self, task_id: str, t: TaskTally) -> RenderableType:
         style = STATUS_STYLES.get(t.status, "")
         label = Text(_label(t.status), style=style)
+        if self._done_in_plan(task_id, t):
+            label = Text(_DONE_IN_PLAN, style="dim green")
         if t.activity:
             label.append(f" {t.activity}", style="dim")
         if t.status not in _ACTIVE:

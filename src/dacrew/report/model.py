@@ -98,6 +98,8 @@ class TaskReport(BaseModel):
     spans: list[Span] = Field(default_factory=list[Span])
     tool_problems: list[str] = Field(default_factory=list[str])
     """Tool calls that were refused, denied or failed — visible even when the task completed."""
+    done_in_plan: bool = False
+    """The plan marks the task done (``- [x]``) and the run did not run it."""
 
     @property
     def unverified(self) -> list[CheckResult]:
@@ -204,6 +206,7 @@ def _task_report(task_id: str, plan: TaskPlan, tally: TaskTally | None, finding:
         question=t.question or (t.approval if status == "needs_input" else ""),
         spans=[s.model_copy() for s in t.spans],
         tool_problems=list(t.tool_problems),
+        done_in_plan=task.done and status == "completed" and not t.spans,
     )
 
 

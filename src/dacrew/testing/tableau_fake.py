@@ -75,7 +75,10 @@ class FakeJob:
 class TableauFake(LoopbackServer):
     """A Tableau Server on 127.0.0.1 for tests: ``with TableauFake() as t: t.url``.
 
-    ``fail_jobs`` makes every job finish with finishCode 1; ``job_polls`` is how many status polls a job
+    ``projects`` names the site's projects; ``"Sales/Finance"`` is a project Finance inside Sales (names
+    may repeat under different parents). ``fail_jobs`` makes every job finish with finishCode 1, and
+    ``success_code`` is the finishCode of a job that succeeds (0 Success, or 3 Completed as some servers
+    answer); ``job_polls`` is how many status polls a job
     answers "in progress" before it completes; ``delay_s`` slows every answer (client timeouts). ``requests`` records ``(method, path, query)`` of every
     call; ``datasources`` and ``jobs`` hold the server's state.
     """
@@ -91,6 +94,7 @@ class TableauFake(LoopbackServer):
         rest_version: str = "3.24",
         projects: tuple[str, ...] = ("default", "Analytics"),
         fail_jobs: bool = False,
+        success_code: int = 0,
         job_polls: int = 1,
         delay_s: float = 0.0,
     ) -> None:
@@ -100,8 +104,13 @@ class TableauFake(LoopbackServer):
         self.site_id = str(uuid.uuid4())
         self.user_id = str(uuid.uuid4())
         self.rest_version = rest_version
-        self.projects: dict[str, str] = {str(uuid.uuid4()): name for name in projects}
+        self.projects: dict[str, str] = {}
+        self.parents: dict[str, str] = {}
+        """Project id → its parent project's id (top-level projects have none)."""
+        for path in projects:
+            self._add_project_path(path)
         self.fail_jobs = fail_jobs
+        self.success_code = success_code
         self.job_polls = job_polls
         self.delay_s = delay_s
         self.datasources: dict[str, FakeDatasource] = {}
@@ -126,8 +135,26 @@ class TableauFake(LoopbackServer):
         return self.origin
 
     # -- helpers for tests -----------------------------------------------------------------------
+    def _add_project_path(self, path: str) -> str:
+        parent: str | None = None
+        for name in path.split("/"):
+            found = next((p for p, n in self.projects.items() if n == name and self.parents.get(p) == parent), None)
+            if found is None:
+                found = str(uuid.uuid4())
+                self.projects[found] = name
+                if parent is not None:
+                    self.parents[found] = parent
+            parent = found
+        assert parent is not None
+        return parent
+
     def project_id(self, name: str) -> str:
-        return next(pid for pid, pname in self.projects.items() if pname == name)
+        """The id of the project at ``name``: a top-level name, or a path such as ``Sales/Finance``."""
+        parent: str | None = None
+        for part in name.split("/"):
+            parent = next(p for p, n in self.projects.items() if n == part and self.parents.get(p) == parent)
+        assert parent is not None
+        return parent
 
     def add_datasource(self, name: str, project: str = "default", content: bytes = b"<datasource/>") -> str:
         pid = self.project_id(project)
@@ -180,7 +207,7 @@ class TableauFake(LoopbackServer):
             job.finish_code = 1
             job.notes = f"Job {job.type} failed: the extract could not be written (simulated failure)"
             return
-        job.finish_code = 0
+        job.finish_code = self.success_code
         if job.on_success is not None:
             job.on_success()
 
@@ -274,8 +301,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and res == "projects":
             items = [(pid, n) for pid, n in fake.projects.items() if name_filter in (None, n)]
             inner = "".join(
-                f"<project{_attrs(id=pid, name=n, description='', contentPermissions='ManagedByOwner')}>"
-                f"<owner{_attrs(id=fake.user_id)} /></project>"
+                f"<project{_attrs(id=pid, name=n, description='', contentPermissions='ManagedByOwner')}"
+                + (f"{_attrs(parentProjectId=fake.parents[pid])}" if pid in fake.parents else "")
+                + f"><owner{_attrs(id=fake.user_id)} /></project>"
                 for pid, n in items
             )
             self._send(200, fake.wrap(_pagination(len(items)) + f"<projects>{inner}</projects>"))

@@ -113,8 +113,24 @@ def check_sql(ctx: ToolContext, argument: str) -> CheckResult:
         same = compare_table(["value"], [(first,)], ExpectedTable(("value",), ((wanted,),)), tolerance=tolerance)
         shown = f"value: {first!r}, expected {equals.group('value')}{timing}"
         return verdict("sql", argument, same.matched and in_time, shown)
-    truthy = first not in (None, False, 0, "0", "false", "False", "")
-    return verdict("sql", argument, truthy and in_time, f"first value: {first!r}{timing}")
+    return verdict("sql", argument, _truthy(first) and in_time, f"first value: {first!r}{timing}")
+
+
+def _truthy(value: Any) -> bool:
+    """Whether a query's first value says yes, as SQL means it: NULL, false, zero (also a decimal the
+    warehouse tools carry as an exact string, ``"0.00"``) and NaN say no."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        return value != 0 and value == value
+    text = str(value).strip().lower()
+    if text in ("", "false", "f", "no"):
+        return False
+    try:
+        number = float(text)
+    except ValueError:
+        return True
+    return number != 0 and number == number
 
 
 def check_table(ctx: ToolContext, argument: str) -> CheckResult:

@@ -6,8 +6,13 @@ read as a command-line flag or option is refused."""
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from dacrew.errors import ToolError
+
+if TYPE_CHECKING:
+    from dacrew.tools.base import ToolContext
 
 METHODS = frozenset(
     {
@@ -66,3 +71,36 @@ def validate_selector(selector: str, *, what: str = "select") -> list[str]:
             if method is not None and method not in METHODS:
                 raise ToolError(f"{what}: unknown selector method {method!r} (known: {', '.join(sorted(METHODS))})")
     return parts
+
+
+def selector_name(name: str, select: str | None, exclude: str | None) -> str:
+    """A selectors.yml name, checked: a plain name, and not combined with select or exclude (dbt's
+    ``--selector`` replaces them)."""
+    if select is not None or exclude is not None:
+        raise ToolError("selector replaces select and exclude; give one or the other")
+    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*", name) is None:
+        raise ToolError(f"selector: {name!r} is not a selector name from selectors.yml")
+    return name
+
+
+def state_arguments(ctx: ToolContext, state: str | None, selection: str) -> list[str]:
+    """``--state <folder>`` for a call that names a ``state`` folder (project-relative, through the file
+    sandbox's resolver) or whose ``selection`` uses ``state:`` (then ``dbt.state`` in dacrew.yml, or a
+    :class:`ToolError` saying what to give)."""
+    uses_state = re.search(r"(?:^|[\s,+@])state:", selection) is not None
+    state = state or ctx.config.dbt.state
+    if state is None:
+        if uses_state:
+            raise ToolError(
+                "state:… selection compares with another run's manifest: give state (a project folder "
+                "holding its manifest.json) or set dbt.state in dacrew.yml"
+            )
+        return []
+    from dacrew.tools.files import resolve
+
+    folder, rel = resolve(ctx, state, tool_name="dbt_ls")
+    if folder.name == "manifest.json":
+        folder, rel = folder.parent, PurePosixPath(rel).parent.as_posix()
+    if not (folder / "manifest.json").is_file():
+        raise ToolError(f"state: no manifest.json in {rel!r}; give the folder of another run's artifacts")
+    return ["--state", str(folder)]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from dacrew.errors import GuardRefused, ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.dbt.runner import Invocation, NodeResult, forget_manifest, invoke, node_results, parsed_manifest
-from dacrew.tools.dbt.selection import validate_selector
+from dacrew.tools.dbt.selection import selector_name, state_arguments, validate_selector
 from dacrew.tools.profiles import DbtLocation, is_production_target, locate
 from dacrew.tools.sql.guard import classify
 
@@ -29,6 +29,9 @@ _SELECT = "dbt node selection syntax, e.g. `+fct_orders`, `tag:daily`, `path:mod
 class SelectArgs(ToolArgs):
     select: str | None = Field(default=None, description=_SELECT)
     exclude: str | None = Field(default=None, description="Nodes to leave out, in the same syntax.")
+    selector: str | None = Field(
+        default=None, description="Or a selection the project's selectors.yml defines, by name (not with select)."
+    )
     target: str | None = Field(default=None, description="A profile target other than the default (needs approval).")
 
 
@@ -98,6 +101,8 @@ def _prepare(
         extra += ["--select", *validate_selector(args.select)]
     if args.exclude is not None:
         extra += ["--exclude", *validate_selector(args.exclude, what="exclude")]
+    if args.selector is not None:
+        extra += ["--selector", selector_name(args.selector, args.select, args.exclude)]
     full_refresh = isinstance(args, RunArgs) and args.full_refresh
     if full_refresh:
         extra.append("--full-refresh")
@@ -112,6 +117,7 @@ def _prepare(
         "command": command,
         "select": args.select,
         "exclude": args.exclude,
+        "selector": args.selector,
         "target": loc.target,
         "full_refresh": full_refresh,
         **(more or {}),
@@ -232,8 +238,9 @@ def dbt_show(ctx: ToolContext, args: ShowArgs) -> ShowResult:
         guard_select=None if refs is None else (" ".join(refs) or ""),
     )
     if args.inline is not None:
-        _check_inline(loc, args.inline)
-        extra += ["--inline", args.inline]
+        inline = _without_terminator(args.inline)
+        _check_inline(loc, inline)
+        extra += ["--inline", inline]
     inv = invoke(loc, ["show"], [*extra, "--limit", str(args.limit)])
     if not inv.success:
         return ShowResult(ok=False, columns=[], rows=[], error=inv.error)
@@ -245,6 +252,22 @@ def dbt_show(ctx: ToolContext, args: ShowArgs) -> ShowResult:
 
 
 _INLINE_CALL = r"\{\{\s*(ref|source)\(\s*'([\w.\-]+)'\s*(,\s*'([\w.\-]+)'\s*)?\)\s*\}\}"
+
+
+def _without_terminator(sql: str) -> str:
+    """The statement without its closing ``;`` (dbt wraps inline SQL in a query of its own, where a
+    semicolon is a syntax error). Only the semicolons that end the text go: a second statement stays for
+    the guard to refuse. A trailing line comment ends with a newline, so that what dbt appends is not
+    commented out."""
+    from sqlglot.tokenizer_core import TokenType
+    from sqlglot.tokens import Tokenizer
+
+    tokens = Tokenizer().tokenize(sql)
+    end = len(sql)
+    while tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+        end = tokens[-1].start
+        tokens.pop()
+    return sql[:end].rstrip() + "\n"
 
 
 def _inline_refs(sql: str) -> list[str]:
@@ -280,6 +303,11 @@ def _check_inline(loc: DbtLocation, sql: str) -> None:
 
 class LsArgs(SelectArgs):
     resource_type: str | None = Field(default=None, description="Only this kind: model, test, seed, snapshot, source…")
+    state: str | None = Field(
+        default=None,
+        description="For state:… selectors (state:modified+): a project folder holding the manifest.json to "
+        "compare with (e.g. a production run's artifacts); default dbt.state in dacrew.yml.",
+    )
 
 
 class LsNode(BaseModel):
@@ -313,6 +341,7 @@ _RESOURCE_TYPES = {
 def dbt_ls(ctx: ToolContext, args: LsArgs) -> LsResult:
     """List the nodes a selector picks (unique_id, name, type, file) without running anything."""
     loc, extra = _prepare(ctx, "ls", args)
+    extra += state_arguments(ctx, args.state, f"{args.select or ''} {args.exclude or ''}")
     if args.resource_type is not None:
         if args.resource_type not in _RESOURCE_TYPES:
             raise ToolError(f"resource_type must be one of {', '.join(sorted(_RESOURCE_TYPES))}")

@@ -33,6 +33,9 @@ class DryRunResult(ToolResult):
     summary: str
 
 
+_SELECTING = frozenset({"dbt_build", "dbt_run", "dbt_test", "dbt_snapshot", "dbt_compile", "dbt_ls"})
+
+
 def run_with_dbt_toolset(ctx: ToolContext, tool_name: str, args: dict[str, Any]) -> tuple[bool, str]:
     """Run one dbt command through the dbt toolset's tool of that name (looked up when needed)."""
     from pydantic import ValidationError
@@ -49,6 +52,9 @@ def run_with_dbt_toolset(ctx: ToolContext, tool_name: str, args: dict[str, Any])
     except ToolError as exc:
         return False, str(exc)
     ok = bool(getattr(result, "ok", True))
+    if ok and tool_name in _SELECTING and not getattr(result, "nodes", None):
+        # dbt says "No nodes selected" and exits 0; on Orchestra the step would have done nothing.
+        return False, f'{tool_name} {args}: dbt selected no nodes ("No nodes selected"), so nothing ran'
     text = result.model_dump_json()
     return ok, text if len(text) <= 1500 else text[:1500] + "…"
 
@@ -132,10 +138,12 @@ def orchestra_dry_run(ctx: ToolContext, args: DryRunArgs) -> DryRunResult:
 
     The dbt commands (build, run, test, seed, …) run through the dbt toolset and each step is
     reported. Steps of other integrations (Tableau refresh, alerts…) run only on Orchestra and are
-    reported as skipped; a step whose upstream failed is blocked. --select, --exclude, --target and
-    --full-refresh are passed on; a command the dbt toolset must have approved (--full-refresh, another
-    target) stops the dry run with an approval request. ok is false when a dbt step failed, was
-    blocked or could not run.
+    reported as skipped; a step whose upstream failed is blocked. A step may hold several commands
+    (`dbt seed; dbt build --select tag:daily`). --select/-s/--models/-m, --selector (a selectors.yml
+    definition), --exclude, --target and --full-refresh are passed on; `dbt seed` builds the seeds
+    alone. A command the dbt toolset must have approved (--full-refresh, another target) stops the dry
+    run with an approval request. A command that selects no nodes fails its step, as it would do nothing
+    on Orchestra. ok is false when a dbt step failed, was blocked or could not run.
     """
     path = pipeline_file(ctx, args.path, tool_name="orchestra_dry_run")
     return dry_run(ctx, args.path, path.read_text(encoding="utf-8"))

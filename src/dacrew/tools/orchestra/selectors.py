@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any, cast
 
 import yaml
@@ -70,6 +71,21 @@ def selector_matches(manifest: dict[str, Any], selector: str) -> bool | None:
     return False
 
 
+def defined_selectors(dbt_dir: Path) -> set[str] | None:
+    """The names selectors.yml defines (none when the file is absent); ``None`` when it does not read."""
+    path = dbt_dir / "selectors.yml"
+    if not path.is_file():
+        return set()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    entries = cast(dict[str, Any], data).get("selectors") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return set()
+    return {str(cast(dict[str, Any], e).get("name")) for e in cast(list[Any], entries) if isinstance(e, dict)}
+
+
 def manifest_problems(ctx: ToolContext, steps: list[Step], node: yaml.Node | None) -> tuple[list[Problem], bool]:
     """Every dbt selector of the pipeline checked against target/manifest.json; True if it was read."""
     dbt_steps = [(s, c) for s in steps for c in dbt_commands(s)]
@@ -100,17 +116,24 @@ def manifest_problems(ctx: ToolContext, steps: list[Step], node: yaml.Node | Non
             )
         ], False
     problems: list[Problem] = []
+    named = defined_selectors(dbt_dir)
     for step, command in dbt_steps:
         for selector in selectors_of(command):
             if "${{" in selector:
                 continue
-            found = selector_matches(manifest, selector)
+            if selector.startswith("selector:"):
+                name = selector.removeprefix("selector:")
+                found = None if named is None or name in named else False
+                why = f"is not defined in selectors.yml (defined: {', '.join(sorted(named or ())) or 'none'})"
+            else:
+                found = selector_matches(manifest, selector)
+                why = "matches no node of the project"
             if found is False:
                 path = ["pipeline", step.group, "tasks", step.id] if step.group else ["pipeline", step.id]
                 problems.append(
                     Problem(
                         severity="error",
-                        message=f"dbt selector {selector!r} (in `dbt {' '.join(command)}`) matches no node of the project",
+                        message=f"dbt selector {selector!r} (in `dbt {' '.join(command)}`) {why}",
                         task=step.id,
                         path=".".join(path),
                         line=yaml_pos(node, path)[0],

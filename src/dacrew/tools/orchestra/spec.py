@@ -18,14 +18,14 @@ DBT_INTEGRATION = "DBT_CORE"
 KEY_LINE_RE = re.compile(r'^(?P<indent> *)"(?P<key>(?:[^"\\]|\\.)*)":')
 
 
-SPLIT_COMMANDS_RE = re.compile(r"\s*(?:;|&&|\|\|)\s*")
+SPLIT_COMMANDS_RE = re.compile(r"\s*(?:;|&&|\|\||\n)\s*")
 
 
 DBT_TOOLS = {
     "build": "dbt_build",
     "run": "dbt_run",
     "test": "dbt_test",
-    "seed": "dbt_seed",
+    "seed": "dbt_build",  # restricted to seeds: see dbt_tool_args
     "snapshot": "dbt_snapshot",
     "compile": "dbt_compile",
     "ls": "dbt_ls",
@@ -34,6 +34,8 @@ DBT_TOOLS = {
 
 
 SELECT_FLAGS = {"--select", "-s", "--models", "-m"}
+EXCLUDE_FLAGS = {"--exclude"}
+SELECTOR_FLAGS = {"--selector"}
 
 
 class Problem(BaseModel):
@@ -217,16 +219,44 @@ def dbt_commands(step: Step) -> list[list[str]]:
         except ValueError:
             words = part.split()
         if words and words[0] == "dbt":
-            commands.append(words[1:])
+            commands.append(_subcommand_first(words[1:]))
     return commands
 
 
+# dbt's flags that may come before the subcommand and take a value (``dbt --log-format json build``).
+_GLOBAL_VALUE_FLAGS = {
+    "--log-format",
+    "--log-level",
+    "--log-path",
+    "--printer-width",
+    "--profiles-dir",
+    "--project-dir",
+}
+
+
+def _subcommand_first(words: list[str]) -> list[str]:
+    """``--no-use-colors build -s a`` → ``build --no-use-colors -s a``: the subcommand leads."""
+    skip = False
+    for index, word in enumerate(words):
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in _GLOBAL_VALUE_FLAGS
+        else:
+            return [word, *words[:index], *words[index + 1 :]]
+    return words
+
+
 def flag_values(command: list[str], flags: set[str]) -> list[str]:
+    """The values given to any of ``flags``: ``--select a b``, ``-s a``, ``--select=a``, repeated flags."""
     out: list[str] = []
     taking = False
     for word in command[1:]:
         if word.startswith("-"):
-            taking = word in flags
+            name, equals, value = word.partition("=")
+            taking = name in flags and not equals
+            if name in flags and equals and value:
+                out.append(value)
             continue
         if taking:
             out.append(word)
@@ -234,19 +264,32 @@ def flag_values(command: list[str], flags: set[str]) -> list[str]:
 
 
 def selectors_of(command: list[str]) -> list[str]:
-    return flag_values(command, SELECT_FLAGS)
+    """What a command selects, as dbt selection syntax: its ``--select`` values and, for each
+    ``--selector NAME``, ``selector:NAME`` (dbt's method for a selectors.yml definition)."""
+    return [*flag_values(command, SELECT_FLAGS), *(f"selector:{n}" for n in flag_values(command, SELECTOR_FLAGS))]
 
 
 def dbt_tool_args(command: list[str]) -> dict[str, Any]:
-    """The dbt toolset's arguments for one dbt command: select, exclude, target, full_refresh.
+    """The dbt toolset's arguments for one dbt command: select (``--select``/``-s``/``--models``/``-m``),
+    exclude, selector (``--selector``, a selectors.yml name), target, full_refresh; ``dbt seed`` selects
+    only seeds.
 
     Values that are Orchestra expressions (``${{ … }}``) exist only on Orchestra and are left out.
     """
     args: dict[str, Any] = {}
-    for key, flags in (("select", SELECT_FLAGS), ("exclude", {"--exclude"}), ("target", {"--target", "-t"})):
-        values = [v for v in flag_values(command, flags) if "${{" not in v]
-        if values:
-            args[key] = " ".join(values)
+    values = {
+        "select": [v for v in flag_values(command, SELECT_FLAGS) if "${{" not in v],
+        "selector": [v for v in flag_values(command, SELECTOR_FLAGS) if "${{" not in v][-1:],
+        "exclude": [v for v in flag_values(command, EXCLUDE_FLAGS) if "${{" not in v],
+        "target": [v for v in flag_values(command, {"--target", "-t"}) if "${{" not in v],
+    }
+    if command and command[0] == "seed" and not values["selector"]:
+        # `dbt seed` is `dbt build` of the seeds alone (without their tests).
+        values["select"] = [f"{v},resource_type:seed" for v in values["select"]] or ["resource_type:seed"]
+        values["exclude"].append("resource_type:test")
+    for key, given in values.items():
+        if given:
+            args[key] = " ".join(given)
     if "--full-refresh" in command:
         args["full_refresh"] = True  # the dbt toolset asks a person to approve it
     return args

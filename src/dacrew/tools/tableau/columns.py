@@ -9,17 +9,17 @@ from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import yaml
 
 from dacrew.errors import ToolError, UserError
 from dacrew.tools.base import ToolContext
+from dacrew.tools.tableau.types import TableauType, hyper_type_of
 
 ENV_VAR_RE = re.compile(r"\{\{\s*env_var\(\s*['\"](\w+)['\"]\s*(?:,\s*['\"]([^'\"]*)['\"]\s*)?\)\s*\}\}")
 
 TABLE_RE = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
-TableauType = Literal["integer", "real", "string", "boolean", "date", "datetime"]
 
 
 # -- reading the warehouse table -------------------------------------------------------------------
@@ -31,6 +31,10 @@ class Column:
     """Tableau's datatype: integer, real, string, boolean, date or datetime."""
     select: str
     """The SELECT expression that yields a value Hyper accepts for this column."""
+    hyper: str = "TEXT"
+    """The Hyper column type (``NUMERIC(38,10)``, ``TIMESTAMP_TZ``…)."""
+    note: str = ""
+    """Why the column's values are not kept as they are (no Hyper equivalent); empty when they are."""
 
 
 def hyperapi() -> Any:
@@ -105,40 +109,25 @@ def duckdb_path(ctx: ToolContext) -> Path:
     return path if path.is_absolute() else dbt_dir / path
 
 
-INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "BYTEINT", "UTINYINT", "USMALLINT", "UINTEGER"}
-
-
-REAL_TYPES = {"FLOAT", "FLOAT4", "FLOAT8", "DOUBLE", "DOUBLE PRECISION", "REAL", "HUGEINT", "UBIGINT"}
-
-
 def tableau_type(source_type: str) -> TableauType:
     """Tableau's datatype for a DuckDB or Snowflake column type."""
-    t = source_type.upper().strip()
-    base = t.split("(")[0].strip()
-    if base in {"BOOLEAN", "BOOL"}:
-        return "boolean"
-    if base in INTEGER_TYPES:
-        return "integer"
-    if base in {"NUMBER", "NUMERIC", "DECIMAL"}:
-        args = re.findall(r"\d+", t)
-        # Snowflake's NUMBER(p,0) holds whole numbers; money has a scale, and so does DuckDB's default DECIMAL.
-        whole = (len(args) == 2 and args[1] == "0") or (not args and base == "NUMBER")
-        return "integer" if whole else "real"
-    if base in REAL_TYPES:
-        return "real"
-    if base == "DATE":
-        return "date"
-    if base.startswith("TIMESTAMP") or base == "DATETIME":
-        return "datetime"
-    return "string"
+    return hyper_type_of(source_type).datatype
 
 
 def column(name: str, source_type: str) -> Column:
+    """The column as the extract and the .tds hold it (:mod:`dacrew.tools.tableau.types`)."""
     quoted = '"' + name.replace('"', '""') + '"'
-    datatype = tableau_type(source_type)
-    cast_to = {"integer": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP", "string": "VARCHAR"}.get(datatype)
-    # Hyper takes BIGINT, DOUBLE, TIMESTAMP and text; its NUMERIC is narrower than DuckDB's DECIMAL.
-    return Column(name, source_type, datatype, f"CAST({quoted} AS {cast_to})" if cast_to else quoted)
+    mapped = hyper_type_of(source_type)
+    if mapped.hyper == "INTERVAL":
+        # Hyper's INTERVAL keeps months, days and microseconds apart, as DuckDB does.
+        select = (
+            f"[datepart('year', {quoted}) * 12 + datepart('month', {quoted}), datepart('day', {quoted}), "
+            f"(datepart('hour', {quoted}) * 60 + datepart('minute', {quoted})) * 60000000 "
+            f"+ datepart('microseconds', {quoted})]"
+        )
+    else:
+        select = f"CAST({quoted} AS {mapped.cast})" if mapped.cast else quoted
+    return Column(name, source_type, mapped.datatype, select, mapped.hyper, mapped.note)
 
 
 @contextmanager

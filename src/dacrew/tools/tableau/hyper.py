@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,40 @@ from dacrew.tools.tableau.columns import Column, hyperapi
 
 # -- the .hyper extract -----------------------------------------------------------------------------
 def hyper_type(col: Column) -> Any:
+    """The tableauhyperapi SqlType of ``col.hyper`` (``NUMERIC(38,10)``, ``TIMESTAMP_TZ``…)."""
     SqlType = hyperapi().SqlType
-
+    numeric = re.fullmatch(r"NUMERIC\((\d+),(\d+)\)", col.hyper)
+    if numeric:
+        return SqlType.numeric(int(numeric[1]), int(numeric[2]))
     return {
-        "boolean": SqlType.bool,
-        "integer": SqlType.big_int,
-        "real": SqlType.double,
-        "date": SqlType.date,
-        "datetime": SqlType.timestamp,
-    }.get(col.datatype, SqlType.text)()
+        "BOOL": SqlType.bool,
+        "BIG_INT": SqlType.big_int,
+        "DOUBLE": SqlType.double,
+        "DATE": SqlType.date,
+        "TIMESTAMP": SqlType.timestamp,
+        "TIMESTAMP_TZ": SqlType.timestamp_tz,
+        "TIME": SqlType.time,
+        "INTERVAL": SqlType.interval,
+        "BYTES": SqlType.bytes,
+    }.get(col.hyper, SqlType.text)()
+
+
+def _row_converter(columns: list[Column]) -> Callable[[tuple[Any, ...]], Any] | None:
+    """What turns a DuckDB row into one the Inserter takes, when a column needs it (intervals)."""
+    intervals = [i for i, c in enumerate(columns) if c.hyper == "INTERVAL"]
+    if not intervals:
+        return None
+    Interval = hyperapi().Interval
+
+    def convert(row: tuple[Any, ...]) -> list[Any]:
+        values = list(row)
+        for i in intervals:
+            if values[i] is not None:
+                months, days, micros = values[i]
+                values[i] = Interval(int(months), int(days), int(micros))
+        return values
+
+    return convert
 
 
 @contextmanager
@@ -36,7 +62,8 @@ def hyper_process() -> Generator[Any]:
     telemetry = hapi.Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU
     with (
         tempfile.TemporaryDirectory(prefix="dacrew-hyper-") as logs,
-        hapi.HyperProcess(telemetry, parameters={"log_dir": logs}) as hyper,
+        # Database format 3 holds 128-bit NUMERIC (precision above 18); Tableau reads it since 2022.4.
+        hapi.HyperProcess(telemetry, parameters={"log_dir": logs, "default_database_version": "3"}) as hyper,
     ):
         yield hyper
 
@@ -58,9 +85,10 @@ def write_hyper(target: Path, con: Any, quoted_table: str, columns: list[Column]
             hconn.catalog.create_schema("Extract")
             hconn.catalog.create_table(definition)
             cursor = con.execute(f"SELECT {', '.join(c.select for c in columns)} FROM {quoted_table}")
+            convert = _row_converter(columns)
             with hapi.Inserter(hconn, definition) as inserter:
                 while batch := cursor.fetchmany(10_000):
-                    inserter.add_rows(batch)
+                    inserter.add_rows(batch if convert is None else [convert(row) for row in batch])
                     rows += len(batch)
                 inserter.execute()
         shutil.move(str(staged), target)

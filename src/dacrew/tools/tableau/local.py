@@ -55,6 +55,12 @@ class FieldInfo(BaseModel):
     caption: str
     datatype: str
     role: str
+    source_type: str = ""
+    """The warehouse column's type."""
+    hyper_type: str | None = None
+    """The extract's column type (``NUMERIC(38,10)``, ``TIMESTAMP_TZ``…); null for a live connection."""
+    note: str = ""
+    """Set when the values are not kept as they are: the type has no Hyper equivalent."""
 
 
 class BuildResult(ToolResult):
@@ -65,6 +71,11 @@ class BuildResult(ToolResult):
     rows: int
     fields: list[FieldInfo]
     calculated_fields: list[str]
+    not_faithful: list[str] = Field(
+        default_factory=list[str],
+        description="Columns whose type has no Hyper equivalent, stored as text ('column: why'); "
+        "tableau_check_fields fails while there are any.",
+    )
 
 
 @tool("tableau", read_only=False)
@@ -110,7 +121,16 @@ def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
     tree.write(document, encoding="utf-8", xml_declaration=True)
     write_atomic(tds_path, document.getvalue())
     fields = [
-        FieldInfo(name=c.name, caption=caption(c.name), datatype=c.datatype, role=field_role(c)[0]) for c in columns
+        FieldInfo(
+            name=c.name,
+            caption=caption(c.name),
+            datatype=c.datatype,
+            role=field_role(c)[0],
+            source_type=c.source_type,
+            hyper_type=c.hyper if mode == "extract" else None,
+            note=c.note,
+        )
+        for c in columns
     ]
     return BuildResult(
         tds=rel_tds,
@@ -120,6 +140,7 @@ def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
         rows=rows,
         fields=fields,
         calculated_fields=[m.name for m in args.metrics],
+        not_faithful=[f"{c.name}: {c.note}" for c in columns if c.note],
     )
 
 
@@ -134,6 +155,9 @@ class CheckFieldsResult(ToolResult):
     unknown_in_tds: list[str] = Field(description="Fields of the .tds the table lacks.")
     type_mismatches: list[str]
     broken_calculations: list[str]
+    not_faithful: list[str] = Field(
+        default_factory=list[str], description="Columns whose type Hyper and Tableau cannot hold as it is."
+    )
     table_rows: int
     hyper_rows: int | None = None
     message: str
@@ -195,8 +219,9 @@ def tableau_check_fields(ctx: ToolContext, args: CheckFieldsArgs) -> CheckFields
     if hyper_path is not None:
         hyper_rows = hyper_row_count(hyper_path)
     rows_ok = hyper_rows is None or hyper_rows == table_rows
-    matches = not (missing or unknown or mismatches or broken) and rows_ok
-    problems = len(missing) + len(unknown) + len(mismatches) + len(broken) + (0 if rows_ok else 1)
+    not_faithful = sorted(f"{c.name}: {c.note}" for c in columns if c.note)
+    matches = not (missing or unknown or mismatches or broken or not_faithful) and rows_ok
+    problems = len(missing) + len(unknown) + len(mismatches) + len(broken) + len(not_faithful) + (0 if rows_ok else 1)
     message = (
         f"{args.tds} matches {args.table} ({len(expected)} columns, {len(calcs)} calculated fields)"
         if matches
@@ -209,6 +234,7 @@ def tableau_check_fields(ctx: ToolContext, args: CheckFieldsArgs) -> CheckFields
         unknown_in_tds=unknown,
         type_mismatches=mismatches,
         broken_calculations=broken,
+        not_faithful=not_faithful,
         table_rows=table_rows,
         hyper_rows=hyper_rows,
         message=message,

@@ -12,9 +12,8 @@ import contextlib
 import hashlib
 import importlib
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,27 +21,13 @@ from dacrew.errors import ApprovalRequired, GuardRefused, ToolError, UserError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.docs import readable_file
 from dacrew.tools.tableau.hyper import package_tdsx
+from dacrew.tools.tableau.jobs import TableauJob, job_of, wait_for_job
 from dacrew.tools.tableau.local import tableau_build_datasource, tableau_check_fields
+from dacrew.tools.tableau.projects import resolve_project
 
 __all__ = ["tableau_build_datasource", "tableau_check_fields"]  # registered with the rest of the toolset
 
 PUBLISHABLE = {".tds", ".tdsx", ".hyper"}
-_STATES = {0: "Success", 1: "Failed", 2: "Cancelled"}
-
-
-class TableauJob(BaseModel):
-    """A Tableau background job as the server reports it."""
-
-    id: str
-    type: str | None = None
-    state: Literal["InProgress", "Success", "Failed", "Cancelled"]
-    progress: int | None = None
-    finish_code: int | None = None
-    notes: list[str] = Field(default_factory=list[str])
-    created_at: str | None = None
-    completed_at: str | None = None
-    datasource_id: str | None = None
-    datasource_name: str | None = None
 
 
 def _tsc() -> Any:
@@ -128,47 +113,6 @@ def _tableau_errors(ctx: ToolContext, exc: Exception) -> ToolError:
     return ToolError(message)
 
 
-def _job(item: Any) -> TableauJob:
-    done = item.completed_at is not None
-    state = _STATES.get(item.finish_code, "Failed") if done else "InProgress"
-    return TableauJob(
-        id=item.id,
-        type=item.type,
-        state=state,  # pyright: ignore[reportArgumentType]
-        progress=int(item.progress) if item.progress is not None else None,
-        finish_code=item.finish_code if done else None,
-        notes=[str(n) for n in cast(list[Any], item.notes or []) if n],
-        created_at=item.created_at.isoformat() if item.created_at else None,
-        completed_at=item.completed_at.isoformat() if item.completed_at else None,
-        datasource_id=item.datasource_id,
-        datasource_name=item.datasource_name,
-    )
-
-
-def _wait(ctx: ToolContext, server: Any, job_id: str) -> tuple[TableauJob, bool]:
-    """Poll the job until it completes or ``tableau.job_timeout_s`` passes; True means timed out."""
-    cfg = ctx.config.tableau
-    deadline = time.monotonic() + cfg.job_timeout_s
-    while True:
-        job = _job(server.jobs.get_by_id(job_id))
-        if job.state != "InProgress":
-            return job, False
-        if time.monotonic() >= deadline:
-            return job, True
-        time.sleep(cfg.poll_interval_s)
-
-
-def _project_id(server: Any, name: str) -> str:
-    TSC = _tsc()
-
-    projects = [p for p in TSC.Pager(server.projects) if p.name == name]
-    if not projects:
-        known = sorted({p.name for p in TSC.Pager(server.projects)})
-        raise ToolError(f"no Tableau project named {name!r} (projects: {', '.join(known) or 'none'})")
-    top = [p for p in projects if not p.parent_id]
-    return (top or projects)[0].id
-
-
 def _find_datasource(server: Any, name: str, project_id: str | None) -> Any | None:
     """The data source of that name (in that project), compared case-insensitively as Tableau does:
     ``customers`` would overwrite ``Customers``."""
@@ -201,7 +145,10 @@ def _project_file(ctx: ToolContext, rel: str) -> Path:
 # -- publish ---------------------------------------------------------------------------------------
 class PublishArgs(ToolArgs):
     file: str = Field(description="The .tds, .tdsx or .hyper file, relative to the project.")
-    project: str | None = Field(default=None, description="Tableau project name (default: tableau.project).")
+    project: str | None = Field(
+        default=None,
+        description="Tableau project: its name, its path from the top (Parent/Child) or its id (default: tableau.project).",
+    )
     name: str | None = Field(default=None, description="Data source name on Tableau (default: the file's stem).")
     mode: Literal["CreateNew", "Overwrite"] = "CreateNew"
 
@@ -234,7 +181,7 @@ def tableau_publish_datasource(ctx: ToolContext, args: PublishArgs) -> PublishRe
     TSC = _tsc()
     packaged: Path | None = None
     try:
-        project_id = _project_id(server, project)
+        project_id = resolve_project(server, project)
         existing = _find_datasource(server, name, project_id)
         if existing is not None and args.mode == "CreateNew":
             raise ToolError(
@@ -259,7 +206,7 @@ def tableau_publish_datasource(ctx: ToolContext, args: PublishArgs) -> PublishRe
         with tempfile.TemporaryDirectory(prefix="dacrew-publish-") as tmp:
             packaged = package_tdsx(path, Path(tmp), root=ctx.project_dir) if path.suffix.lower() == ".tds" else None
             started = server.datasources.publish(item, str(packaged or path), args.mode, as_job=True)
-        job, timed_out = _wait(ctx, server, started.id)
+        job, timed_out = wait_for_job(ctx, server, started.id)
     except (ToolError, ApprovalRequired, GuardRefused):
         raise
     except Exception as exc:
@@ -307,7 +254,7 @@ def tableau_job_status(ctx: ToolContext, args: JobStatusArgs) -> JobStatusResult
     """
     server = _server(ctx)
     try:
-        return JobStatusResult(job=_job(server.jobs.get_by_id(args.job_id)))
+        return JobStatusResult(job=job_of(server.jobs.get_by_id(args.job_id)))
     except Exception as exc:
         raise _tableau_errors(ctx, exc) from None
 
@@ -315,7 +262,10 @@ def tableau_job_status(ctx: ToolContext, args: JobStatusArgs) -> JobStatusResult
 # -- refresh ---------------------------------------------------------------------------------------
 class RefreshArgs(ToolArgs):
     datasource: str = Field(description="The data source's name (or its id).")
-    project: str | None = Field(default=None, description="Project of the data source (default: tableau.project).")
+    project: str | None = Field(
+        default=None,
+        description="Project of the data source: name, path (Parent/Child) or id (default: tableau.project).",
+    )
     wait: bool = Field(default=True, description="Wait for the refresh job to finish.")
 
 
@@ -336,7 +286,7 @@ def tableau_refresh_extract(ctx: ToolContext, args: RefreshArgs) -> RefreshResul
     server = _server(ctx)
     project = args.project or ctx.config.tableau.project
     try:
-        found = _find_datasource(server, args.datasource, _project_id(server, project))
+        found = _find_datasource(server, args.datasource, resolve_project(server, project))
         if found is None:
             try:
                 found = server.datasources.get_by_id(args.datasource)
@@ -353,9 +303,12 @@ def tableau_refresh_extract(ctx: ToolContext, args: RefreshArgs) -> RefreshResul
             )
         if not args.wait:
             return RefreshResult(
-                datasource_id=found.id, datasource=found.name, job=_job(started), message="refresh job started"
+                datasource_id=found.id,
+                datasource=found.name,
+                job=job_of(started),
+                message="refresh job started",
             )
-        job, timed_out = _wait(ctx, server, started.id)
+        job, timed_out = wait_for_job(ctx, server, started.id)
     except ToolError:
         raise
     except Exception as exc:

@@ -40,6 +40,18 @@ def connect_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _type_name(column: Any, names: dict[int, str]) -> str:
+    """A result column's type as Snowflake writes it, with what tells values apart: ``NUMBER(38,10)``
+    (the connector calls it ``FIXED``), ``TIMESTAMP_TZ(9)``."""
+    name = names.get(column[1], str(column[1])) or str(column[1])
+    precision, scale = column[4], column[5]
+    if name == "FIXED":
+        return f"NUMBER({precision},{scale})" if precision is not None else "NUMBER"
+    if name.startswith(("TIMESTAMP", "TIME")) and scale is not None:
+        return f"{name}({scale})"
+    return name
+
+
 class SnowflakeBackend:
     name = "snowflake"
     dialect: Dialect = "snowflake"
@@ -80,7 +92,7 @@ class SnowflakeBackend:
             query_id = getattr(cursor, "sfqid", None)
             if not cursor.description:
                 return Rows(rowcount=cursor.rowcount, query_id=query_id)
-            columns = [(str(d[0]), FIELD_ID_TO_NAME.get(d[1], str(d[1])) or str(d[1])) for d in cursor.description]
+            columns = [(str(d[0]), _type_name(d, FIELD_ID_TO_NAME)) for d in cursor.description]
             rows, truncated, seen = fetch(cursor, limit, drain=drain)
             return Rows(columns=columns, rows=rows, truncated=truncated, rowcount=seen, query_id=query_id)
         except snowflake.connector.Error as exc:
