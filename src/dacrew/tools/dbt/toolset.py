@@ -68,7 +68,6 @@ class DbtResult(ToolResult):
 
 
 _BUILDS = frozenset({"build", "run", "snapshot", "seed", "docs generate"})
-_UNGUARDED = frozenset({"ls", "parse"})
 
 
 def _prepare(
@@ -118,13 +117,12 @@ def _prepare(
             f"dbt {command}: {'; '.join(reasons)} — needs a person's approval",
             detail,
         )
-    if command not in _UNGUARDED:
-        from dacrew.tools.dbt.guard import guard_invocation
+    from dacrew.tools.dbt.guard import guard_invocation
 
-        guarded: list[str] | None = extra
-        if guard_select is not None:
-            guarded = ["--select", *validate_selector(guard_select)] if guard_select else None
-        guard_invocation(ctx, loc, command, guarded, detail)
+    guarded: list[str] | None = extra
+    if guard_select is not None:
+        guarded = ["--select", *validate_selector(guard_select)] if guard_select else None
+    guard_invocation(ctx, loc, command, guarded, detail)
     return loc, extra
 
 
