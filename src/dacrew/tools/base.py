@@ -149,6 +149,15 @@ class Tool:
     result_model: type[BaseModel]
     func: Callable[[ToolContext, Any], BaseModel]
     read_only: bool = True
+    idempotent: bool | Callable[[dict[str, Any]], bool] = False
+    """A write that may run twice with the same effect (for these arguments): after a crash in the
+    middle of it, a resumed run repeats it; any other write is reported as interrupted instead."""
+
+    def safe_to_repeat(self, args: dict[str, Any]) -> bool:
+        """True for a read, or a write this tool declares idempotent for ``args``."""
+        if self.read_only:
+            return True
+        return self.idempotent(args) if callable(self.idempotent) else self.idempotent
 
     def call(self, ctx: ToolContext, args: dict[str, Any] | ToolArgs) -> BaseModel:
         """Validate ``args``, run the tool (synchronously) and return its result with secrets masked.
@@ -183,9 +192,14 @@ _REGISTERED: dict[str, Tool] = {}
 
 
 def tool(
-    toolset: str, *, read_only: bool = True, name: str | None = None
+    toolset: str,
+    *,
+    read_only: bool = True,
+    name: str | None = None,
+    idempotent: bool | Callable[[dict[str, Any]], bool] = False,
 ) -> Callable[[Callable[[ToolContext, A], R]], Callable[[ToolContext, A], R]]:
-    """Register ``fn(ctx, args) -> result`` as a tool; the docstring is what the model reads."""
+    """Register ``fn(ctx, args) -> result`` as a tool; the docstring is what the model reads.
+    ``idempotent`` (a write only): True, or a test of the arguments, when running it twice does no harm."""
 
     def wrap(fn: Callable[[ToolContext, A], R]) -> Callable[[ToolContext, A], R]:
         hints = get_type_hints(fn)
@@ -204,6 +218,7 @@ def tool(
             result_model=result_model,
             func=fn,  # pyright: ignore[reportArgumentType]
             read_only=read_only,
+            idempotent=idempotent,
         )
         return fn
 

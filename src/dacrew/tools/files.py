@@ -121,7 +121,7 @@ class WriteResult(ToolResult):
     created: bool
 
 
-@tool("files", read_only=False)
+@tool("files", read_only=False, idempotent=True)
 def files_write(ctx: ToolContext, args: WriteArgs) -> WriteResult:
     """Write a whole text file, only inside your task's Files (paths and globs); folders are created."""
     target, rel = resolve(ctx, args.path, tool_name="files_write")

@@ -151,7 +151,12 @@ def _run(ctx: ToolContext, command: str, args: SelectArgs, *, with_sql: bool = F
     return _result(command, loc, invoke(loc, command.split(), extra), with_sql=with_sql)
 
 
-@tool("dbt", read_only=False)
+def _selected_build(args: dict[str, Any]) -> bool:
+    """A build or run of a named selection, without --full-refresh, converges on the same tables."""
+    return bool(args.get("select")) and not args.get("full_refresh")
+
+
+@tool("dbt", read_only=False, idempotent=_selected_build)
 def dbt_build(ctx: ToolContext, args: RunArgs) -> DbtResult:
     """Build the selected seeds, models, snapshots and tests in DAG order, one result per node.
 
@@ -160,7 +165,7 @@ def dbt_build(ctx: ToolContext, args: RunArgs) -> DbtResult:
     return _run(ctx, "build", args)
 
 
-@tool("dbt", read_only=False)
+@tool("dbt", read_only=False, idempotent=_selected_build)
 def dbt_run(ctx: ToolContext, args: RunArgs) -> DbtResult:
     """Run (materialise) the selected models without their tests; one result per model."""
     return _run(ctx, "run", args)
@@ -364,7 +369,7 @@ class DocsResult(ToolResult):
     error: str | None = None
 
 
-@tool("dbt", read_only=False)
+@tool("dbt", read_only=False, idempotent=True)
 def dbt_docs_generate(ctx: ToolContext, args: TargetArgs) -> DocsResult:
     """Generate the dbt docs site (target/index.html) and the warehouse catalog."""
     loc, _ = _prepare(ctx, "docs generate", SelectArgs(target=args.target))
