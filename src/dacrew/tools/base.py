@@ -15,7 +15,6 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
@@ -121,17 +120,11 @@ class ToolContext:
             self._connections.clear()
 
     def may_write(self, relpath: str) -> bool:
-        """True if ``relpath`` (relative to the project, POSIX) falls under one of the task's Files."""
-        return any(_covers(pattern, relpath) for pattern in self.files)
+        """True if ``relpath`` (relative to the project, POSIX) falls under one of the task's Files, with
+        the plan's one glob meaning (:func:`dacrew.plan.globs.covers`)."""
+        from dacrew.plan.globs import covers
 
-
-def _covers(pattern: str, path: str) -> bool:
-    pattern = pattern.strip().strip("`").removeprefix("./")
-    if pattern.lower() in {"repository root", ".", "/"}:
-        return True
-    if pattern.endswith("/"):
-        return path.startswith(pattern) or fnmatch(path, pattern + "*")
-    return path == pattern or fnmatch(path, pattern) or path.startswith(pattern.rstrip("/") + "/")
+        return any(covers(pattern, relpath) for pattern in self.files)
 
 
 A = TypeVar("A", bound=ToolArgs)
