@@ -30,6 +30,7 @@ from dacrew.agents.completion import (
 from dacrew.agents.journal import Journal
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
+from dacrew.findings.redact import redact_obj
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
 
@@ -257,7 +258,15 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
                     continue
                 content, status = f"the approval policy denies this request: {exc.message}", "denied"
                 break
-            run.emit("approval_requested", tool=name, action=exc.action, digest=exc.digest, message=exc.message)
+            request = redact_obj(exc.detail)
+            run.emit(
+                "approval_requested",
+                tool=name,
+                action=exc.action,
+                digest=exc.digest,
+                message=exc.message,
+                request=request,
+            )
             answer = _interrupt(
                 run,
                 f"{key}#approval{approvals}",
@@ -269,6 +278,7 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
                     "action": exc.action,
                     "message": exc.message,
                     "digest": exc.digest,
+                    "request": request,
                 },
             )
             approvals += 1
