@@ -123,6 +123,12 @@ def test_results_are_printed_with_secrets_masked(cli_project: Path, monkeypatch:
     code, body, _ = _call(cli_project, "files_read", {"path": "notes.md"})
     assert code == 0
     assert body["content"] == "the password is ***\n"
+    # dbt's run results hold rendered values: the files tools do not read dbt's output.
+    (cli_project / "target").mkdir(exist_ok=True)
+    (cli_project / "target" / "run_results.json").write_text('{"sql": "hunter2-very-secret"}', encoding="utf-8")
+    code, body, _ = _call(cli_project, "files_read", {"path": "target/run_results.json"})
+    assert (code, body["status"]) == (3, "refused")
+    assert "hunter2" not in json.dumps(body)
     model = cli_project / "models" / "leaky.sql"
     # env_var in a model is refused whatever it is called through; nothing of the secret comes back.
     for body_sql in (
