@@ -239,6 +239,8 @@ class _Walk:
         name = node.name
         if name in REFUSED:
             self.flag(node, f"{name}: {REFUSED[name]}", refused=True)
+        elif name == "target" and self.bound.get(name) != "data":
+            self.flag(node, "the whole target is used as a value: read its listed attributes only", refused=True)
         elif self.bound.get(name) == "data" or name in DATA:
             return
         else:

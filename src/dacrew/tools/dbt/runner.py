@@ -89,7 +89,7 @@ def fingerprint(loc: DbtLocation) -> str:
 
 
 # dbt commands that only read the warehouse: they run on a database opened read-only (DuckDB).
-READ_ONLY_COMMANDS = frozenset({"compile", "show", "ls", "list", "parse", "docs"})
+READ_ONLY_COMMANDS = frozenset({"compile", "show", "ls", "list", "parse", "docs", "source"})
 
 
 def base_flags(loc: DbtLocation, *, read_only: bool = False) -> list[str]:
