@@ -10,6 +10,7 @@ any of these — followed transitively, into installed packages too) need a pers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,11 +95,27 @@ class MacroTable:
     packages: set[str] = field(default_factory=lambda: set[str]())
 
 
+@functools.cache
 def environment() -> Any:
-    """dbt's own Jinja environment (dbt_common.clients.jinja.get_environment)."""
+    """dbt's own Jinja environment (dbt_common.clients.jinja.get_environment), plus the ``snapshot``
+    block dbt cuts out of snapshot files before it renders them (its body is checked like a macro's)."""
     from dbt_common.clients.jinja import get_environment
+    from jinja2 import nodes
+    from jinja2.ext import Extension
 
-    return get_environment()
+    class SnapshotExtension(Extension):
+        tags = {"snapshot"}
+
+        def parse(self, parser: Any) -> Any:
+            node = nodes.Macro(lineno=next(parser.stream).lineno)
+            node.name = f"snapshot_{parser.parse_assign_target(name_only=True).name}"
+            node.args, node.defaults = [], []
+            node.body = parser.parse_statements(("name:endsnapshot",), drop_needle=True)
+            return node
+
+    env = get_environment()
+    env.add_extension(SnapshotExtension)
+    return env
 
 
 def parse(source: str, path: str) -> tuple[Any, Finding | None]:
