@@ -308,13 +308,20 @@ def test_jinja_that_runs_sql_or_reads_the_environment_is_held(attack_dir: Path) 
     for body in (
         "{% do run_query('drop table main.orders') %}select 1 as x",
         "{% call statement('x') %}delete from main.orders{% endcall %}select 1 as x",
-        'select \'{{ env_var("SNOWFLAKE_PASSWORD", "") }}\' as x',
         "{% do adapter.execute('delete from main.orders') %}select 1 as x",
     ):
         model.write_text(body + "\n")
         with pytest.raises(ApprovalRequired, match=r"sneaky\.sql"):
             dbt_run(ctx, RunArgs(select="sneaky"))
         with pytest.raises(ApprovalRequired):
+            dbt_compile(ctx, SelectArgs(select="sneaky"))
+    # env_var in project code is refused outright, and so is binding a callable to a new name.
+    for body in (
+        'select \'{{ env_var("SNOWFLAKE_PASSWORD", "") }}\' as x',
+        "{% set rq = run_query %}{% if execute %}{% do rq('delete from main.orders') %}{% endif %}select 1 as x",
+    ):
+        model.write_text(body + "\n")
+        with pytest.raises(GuardRefused, match=r"sneaky\.sql:1"):
             dbt_compile(ctx, SelectArgs(select="sneaky"))
     model.unlink()
     macro = attack_dir / "macros" / "cleanup.sql"

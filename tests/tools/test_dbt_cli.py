@@ -123,19 +123,29 @@ def test_results_are_printed_with_secrets_masked(cli_project: Path, monkeypatch:
     code, body, _ = _call(cli_project, "files_read", {"path": "notes.md"})
     assert code == 0
     assert body["content"] == "the password is ***\n"
+    # dbt's run results hold rendered values: the files tools do not read dbt's output.
+    (cli_project / "target").mkdir(exist_ok=True)
+    (cli_project / "target" / "run_results.json").write_text('{"sql": "hunter2-very-secret"}', encoding="utf-8")
+    code, body, _ = _call(cli_project, "files_read", {"path": "target/run_results.json"})
+    assert (code, body["status"]) == (3, "refused")
+    assert "hunter2" not in json.dumps(body)
     model = cli_project / "models" / "leaky.sql"
-    model.write_text("select '{{ env_var(\"SNOWFLAKE_PASSWORD\") }}' as pw\n", encoding="utf-8")
-    try:
-        code, body, _ = _call(cli_project, "dbt_compile", {"select": "leaky"})
-        assert (code, body["status"]) == (3, "needs_approval")  # env_var in a model needs approval
-        from dacrew.tools.base import ToolContext
-        from dacrew.tools.registry import get
-
-        ctx = ToolContext(project_dir=cli_project)
-        ctx.approved.add(body["digest"])
-        result = get("dbt_compile").call(ctx, {"select": "leaky"})
-        dumped = result.model_dump_json()
-        assert "hunter2-very-secret" not in dumped
-        assert "'***' as pw" in dumped
-    finally:
-        model.unlink()
+    # env_var in a model is refused whatever it is called through; nothing of the secret comes back.
+    for body_sql in (
+        "select '{{ env_var(\"SNOWFLAKE_PASSWORD\") }}' as pw\n",
+        "{% set e = env_var %}select '{{ e(\"SNOWFLAKE_PASSWORD\") | reverse }}' as pw\n",
+        '{% set ns = namespace(f=env_var) %}select \'{{ ns.f("SNOWFLAKE_PASSWORD") | list | join("-") }}\' as pw\n',
+        "select '{{ context['env_' ~ 'var']('SNOWFLAKE_PASSWORD') }}' as pw\n",
+    ):
+        model.write_text(body_sql, encoding="utf-8")
+        try:
+            result = CliRunner().invoke(
+                app,
+                ["tools", "call", "dbt_compile", "--args", '{"select": "leaky"}', "--project-dir", str(cli_project)],
+            )
+            assert result.exit_code == 3, result.stdout
+            assert json.loads(result.stdout)["status"] == "refused"
+            for secret in ("hunter2-very-secret", "terces-yrev-2retnuh", "h-u-n-t-e-r"):
+                assert secret not in result.stdout + result.stderr
+        finally:
+            model.unlink()

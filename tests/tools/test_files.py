@@ -129,6 +129,10 @@ def test_configuration_is_written_only_by_a_task_whose_files_name_it(project: Pa
         ".dacrew/runs/r1/journal.jsonl",
         "target/compiled/shop/models/orders.sql",
         "target/run/shop/models/orders.sql",
+        "target/run_results.json",
+        "target/manifest.json",
+        "logs/dbt.log",
+        "dbt/build_output/run_results.json",
     ],
 )
 def test_more_secrets_are_unreadable_and_unlisted(project: Path, path: str) -> None:
@@ -136,6 +140,9 @@ def test_more_secrets_are_unreadable_and_unlisted(project: Path, path: str) -> N
     full = project / path
     full.parent.mkdir(parents=True, exist_ok=True)
     full.write_text("hunter2\n")
+    (project / "dbt_project.yml").write_text("name: shop\n")
+    (project / "dbt").mkdir(exist_ok=True)
+    (project / "dbt" / "dbt_project.yml").write_text("name: inner\ntarget-path: build_output\n")
     with pytest.raises(GuardRefused) as info:
         files_read(_ctx(project), PathArgs(path=path))
     assert info.value.rule == "secret"
@@ -155,3 +162,48 @@ def test_without_a_task_nothing_is_written(project: Path) -> None:
 def test_missing_file_is_a_tool_error(project: Path) -> None:
     with pytest.raises(ToolError, match="files_list"):
         files_read(_ctx(project), PathArgs(path="models/nope.sql"))
+
+
+# One glob meaning, from both sides: what the files sandbox lets a task write is what the plan's
+# overlap rule says that task's Files name. (pattern, path, covered). The scheduler may only err
+# towards overlap: a literal path could also be a folder (`…/deep/schema.yml/` would hold a match).
+MAY_BE_A_FOLDER = {
+    ("models/*/schema.yml", "models/marts/deep/schema.yml"),
+    ("models/{staging,marts}/*.sql", "models/intermediate/x.sql"),
+}
+GLOB_CASES = [
+    ("models/staging/stg_*.sql", "models/staging/stg_orders.sql", True),
+    ("models/staging/stg_*.sql", "models/staging/stg_deep/nested/x.sql", False),
+    ("models/staging/stg_*.sql", "models/staging/stg_.sql", True),
+    ("models/staging/*.sql", "models/staging/sub/x.sql", False),
+    ("models/**/*.sql", "models/staging/sub/x.sql", True),
+    ("models/**", "models/a/b/c.yml", True),
+    ("models/*/schema.yml", "models/marts/schema.yml", True),
+    ("models/*/schema.yml", "models/marts/deep/schema.yml", False),
+    ("models/marts/", "models/marts/fct_orders.sql", True),
+    ("models/marts", "models/marts/fct_orders.sql", True),
+    ("models/marts", "models/marts_old/x.sql", False),
+    ("models/stg_?.sql", "models/stg_a.sql", True),
+    ("models/stg_?.sql", "models/stg_/.sql", False),
+    ("models/{staging,marts}/*.sql", "models/marts/x.sql", True),
+    ("models/{staging,marts}/*.sql", "models/intermediate/x.sql", False),
+    ("Repository root", "anything/at/all.txt", True),
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "covered"), GLOB_CASES)
+def test_one_glob_meaning_for_the_sandbox_and_the_scheduler(
+    project: Path, pattern: str, path: str, covered: bool
+) -> None:
+    from dacrew.plan.globs import files_overlap
+
+    # The scheduler's side: a task writing exactly `path` overlaps a task holding `pattern`.
+    assert files_overlap([pattern], [path]) is (covered or (pattern, path) in MAY_BE_A_FOLDER)
+    # The sandbox's side: a task holding `pattern` may write `path`.
+    if covered:
+        assert files_write(_ctx(project, (pattern,)), WriteArgs(path=path, content="x\n")).path == path
+    else:
+        with pytest.raises(GuardRefused) as info:
+            files_write(_ctx(project, (pattern,)), WriteArgs(path=path, content="x\n"))
+        assert info.value.rule == "outside_task_files"
+        assert not (project / path).exists()

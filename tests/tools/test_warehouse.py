@@ -102,8 +102,14 @@ def test_execute_applies_permissions_and_approvals(scratch: Path) -> None:
     assert created.statement == "CREATE"
     inserted = warehouse_execute(ctx, ExecuteArgs(sql="insert into notes values (1), (2)"))
     assert (inserted.statement, inserted.rows_affected) == ("INSERT", 2)
-    with pytest.raises(ApprovalRequired, match="without a real WHERE"):
-        warehouse_execute(ctx, ExecuteArgs(sql="delete from notes"))
+    # notes is in the call's write scope (it created it): no approval, whatever the WHERE.
+    assert warehouse_execute(ctx, ExecuteArgs(sql="delete from notes where id = 3")).rows_affected == 0
+    # orders existed before: held whatever the predicate says, with the 'every row' line in the message.
+    with pytest.raises(ApprovalRequired, match="existed before") as held:
+        warehouse_execute(ctx, ExecuteArgs(sql="delete from orders where id is not null"))
+    assert "every row" not in held.value.message
+    with pytest.raises(ApprovalRequired, match=r"(?s)every row.*existed before"):
+        warehouse_execute(ctx, ExecuteArgs(sql="update orders set amount = 0 where 1 = 1"))
     with pytest.raises(ApprovalRequired):
         warehouse_execute(ctx, ExecuteArgs(sql="drop table notes"))
     # Replacing an object that does not exist yet is a plain create; replacing one that does is held.
@@ -111,6 +117,24 @@ def test_execute_applies_permissions_and_approvals(scratch: Path) -> None:
     with pytest.raises(ApprovalRequired, match="existing"):
         warehouse_execute(ctx, ExecuteArgs(sql="create or replace view v_notes as select 1 as id"))
     assert warehouse_query(ctx, QueryArgs(sql="select count(*) from v_notes")).rows == [[2]]
+
+
+def test_write_scope_is_the_runs_own_relations(scratch: Path) -> None:
+    """What a run created stays in its scope across its tasks and a resume; another run (or a call)
+    finds it existing and is held."""
+    first = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL, run_id="r1", task_id="T1")
+    warehouse_execute(first, ExecuteArgs(sql="create table main.scratch_notes as select 1 as id"))
+    later = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL, run_id="r1", task_id="T2")
+    warehouse_execute(later, ExecuteArgs(sql="update scratch_notes set id = 2"))
+    warehouse_execute(later, ExecuteArgs(sql="alter table scratch_notes alter id type bigint using id * 10"))
+    assert warehouse_query(later, QueryArgs(sql="select id from scratch_notes")).rows == [[20]]
+    other = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL, run_id="r2")
+    with pytest.raises(ApprovalRequired, match="scratch_notes, which existed before"):
+        warehouse_execute(other, ExecuteArgs(sql="delete from main.scratch_notes where id = 20"))
+    call = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL)
+    with pytest.raises(ApprovalRequired):
+        warehouse_execute(call, ExecuteArgs(sql="insert into scratch_notes values (3)"))
+    assert warehouse_query(call, QueryArgs(sql="select id from scratch_notes")).rows == [[20]]
 
 
 def test_snowflake_ddl_is_planned_on_duckdb(scratch: Path) -> None:
@@ -258,6 +282,10 @@ def test_create_or_replace_of_an_existing_schema_needs_approval(scratch: Path) -
     try:
         warehouse_execute(ctx, ExecuteArgs(sql="create schema s2"))
         assert warehouse_execute(ctx, ExecuteArgs(sql="create or replace schema s3")).statement == "CREATE"
+        # s2 is this call's own; for the next call it existed before.
+        assert warehouse_execute(ctx, ExecuteArgs(sql="create or replace schema s2")).statement == "CREATE"
+        ctx.close()
+        ctx = ToolContext(project_dir=scratch, agent="dbt-expert", permissions=ALL)
         with pytest.raises(ApprovalRequired):
             warehouse_execute(ctx, ExecuteArgs(sql="create or replace schema s2"))
     finally:

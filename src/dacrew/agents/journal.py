@@ -1,10 +1,13 @@
-"""The side-effect journal of one task attempt: every model response and every tool result, in order.
+"""The side-effect journal of one task attempt: every model response and every tool result, in order,
+and the intent of every tool call before it runs.
 
 A task that was interrupted or killed restarts from its top (LangGraph re-runs it); the loop then
-replays the journal instead of asking the model again or repeating a tool's side effect. An entry is
-appended right after the call it records, before the loop acts on it, as one ``write`` to an
+replays the journal instead of asking the model again or repeating a tool's side effect. A tool call's
+intent (tool and arguments) is appended before the tool runs and its result right after; an intent with
+no result is a call in flight when the process died (``in_flight``). A call that never started its side
+effect (it stopped for approval) is marked ``not_started``. Each entry is one ``write`` to an
 ``O_APPEND`` file: it survives the process being killed (the page cache outlives it). It is not fsynced,
-so a power cut can lose the last entries — that call is then simply made again.
+so a power cut can lose the last entries — that call is then treated as if it had not been made.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class Journal:
         self._lock = threading.Lock()
         self._models: dict[str, dict[str, Any]] = {}
         self._tools: dict[str, dict[str, Any]] = {}
+        self._intents: dict[str, dict[str, Any]] = {}
         if path.exists():
             for raw in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -33,13 +37,33 @@ class Journal:
                 except json.JSONDecodeError:
                     continue  # a torn last line after kill -9: that call is simply made again
                 key = str(entry.get("key", ""))
-                (self._models if entry.get("kind") == "model" else self._tools)[key] = entry
+                kind = entry.get("kind")
+                if kind == "intent":
+                    self._intents[key] = entry
+                elif kind == "not_started":
+                    self._intents.pop(key, None)
+                else:
+                    (self._models if kind == "model" else self._tools)[key] = entry
 
     def model(self, key: str) -> dict[str, Any] | None:
         return self._models.get(key)
 
     def tool(self, key: str) -> dict[str, Any] | None:
         return self._tools.get(key)
+
+    def in_flight(self, key: str) -> dict[str, Any] | None:
+        """The intent of a tool call that started and has no result: it was running when the process died."""
+        return self._intents.get(key) if key not in self._tools else None
+
+    def record_intent(self, key: str, tool: str, args: dict[str, Any]) -> None:
+        """Before a tool runs: what is about to happen."""
+        self._append({"kind": "intent", "key": key, "tool": tool, "args": args}, self._intents)
+
+    def record_not_started(self, key: str) -> None:
+        """The call stopped before its side effect (it waits for approval): a restart makes it afresh."""
+        with self._lock:
+            append_line(self.path, {"kind": "not_started", "key": key})
+            self._intents.pop(key, None)
 
     def record_model(self, key: str, message: dict[str, Any], *, model: str = "") -> None:
         self._append({"kind": "model", "key": key, "message": message, "model": model}, self._models)

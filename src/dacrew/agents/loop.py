@@ -33,6 +33,7 @@ from dacrew.agents.journal import Journal
 from dacrew.agents.pages import ResultPages
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
+from dacrew.findings.redact import redact_obj
 from dacrew.models.caching import with_conversation_breakpoint
 from dacrew.models.estimate import ESTIMATED_USAGE, UsageEstimator
 from dacrew.models.resolve import FALLBACK_MODEL, is_anthropic
@@ -267,8 +268,16 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
     tool = run.tools.get(name)
     if tool is None:
         return f"unknown tool {name!r}; your tools are: {', '.join(sorted(run.tools))}, {COMPLETE}, {REQUEST_INPUT}"
+    if run.journal.in_flight(key) is not None and not tool.safe_to_repeat(args):
+        # The process died while this write ran: repeating it could do it twice.
+        content = interrupted_message(tool, args)
+        run.emit("tool_interrupted", agent=run.agent, tool=name, args=args)
+        run.journal.record_tool(key, content, "interrupted")
+        return content
     run.emit("tool_call", agent=run.agent, tool=name, args=args)
     while True:
+        if not tool.read_only:
+            run.journal.record_intent(key, name, args)
         try:
             result = await asyncio.to_thread(tool.call, run.ctx, args)
             content = _pages(run).cut(key, _result_text(result))
@@ -276,6 +285,8 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
         except ValidationError as exc:
             content, status = f"invalid arguments for {name}: {_first_error(exc)}", "error"
         except ApprovalRequired as exc:
+            if not tool.read_only:
+                run.journal.record_not_started(key)
             decided = run.policy(exc.action) if run.policy is not None else None
             if decided is not None:
                 run.emit("approval", tool=name, digest=exc.digest, approved=decided, by="policy", action=exc.action)
@@ -284,7 +295,15 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
                     continue
                 content, status = f"the approval policy denies this request: {exc.message}", "denied"
                 break
-            run.emit("approval_requested", tool=name, action=exc.action, digest=exc.digest, message=exc.message)
+            request = redact_obj(exc.detail)
+            run.emit(
+                "approval_requested",
+                tool=name,
+                action=exc.action,
+                digest=exc.digest,
+                message=exc.message,
+                request=request,
+            )
             answer = _interrupt(
                 run,
                 f"{key}#approval{approvals}",
@@ -296,7 +315,7 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
                     "action": exc.action,
                     "message": exc.message,
                     "digest": exc.digest,
-                    "request": exc.detail,  # what the digest covers: the exact SQL, command or file change
+                    "request": request,  # what the digest covers: the exact SQL, command or file change
                 },
             )
             approvals += 1
@@ -318,6 +337,27 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
     run.emit("tool_result", agent=run.agent, tool=name, status=status, chars=len(content))
     run.journal.record_tool(key, content, status)
     return content
+
+
+# Where to look, per toolset, to learn whether an interrupted write took effect.
+_INSPECT = {
+    "warehouse": "the relations the statement touches (warehouse_query, warehouse_describe, warehouse_list)",
+    "dbt": "the models in the warehouse (warehouse_list, warehouse_query) and dbt_ls",
+    "tableau": "the data sources and jobs on the Tableau server",
+    "orchestra": "the pipeline's runs in Orchestra",
+    "files": "the file (files_read)",
+    "docs": "the document (files_read)",
+}
+
+
+def interrupted_message(tool: Tool, args: dict[str, Any]) -> str:
+    """What the model reads for a write that was running when the process died."""
+    where = _INSPECT.get(tool.toolset, "what the call would have changed")
+    return (
+        f"interrupted, outcome unknown: the run stopped while {tool.name} was running with "
+        f"{json.dumps(args, default=str)}. It may or may not have taken effect, and it was not repeated. "
+        f"Inspect {where} before deciding whether to make the call again."
+    )
 
 
 def _approved(answer: Any) -> bool:

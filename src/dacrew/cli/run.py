@@ -54,6 +54,8 @@ def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Pa
 
 def _asker(board: Any) -> Any:
     def ask(pending: list[dict[str, Any]]) -> dict[str, Any]:
+        from dacrew.report.requests import describe_request
+
         answers: dict[str, Any] = {}
         with board.suspended():
             for p in pending:
@@ -63,7 +65,9 @@ def _asker(board: Any) -> Any:
                     answers[p["id"]] = typer.prompt("answer", err=True)
                 else:
                     text = p.get("message") or p.get("text") or "approve?"
-                    approved = typer.confirm(f"\n{who}: {text} Approve?", default=False, err=True)
+                    request = describe_request(p.get("request"), str(p.get("digest") or ""))
+                    shown = f"{text}\n  request: {request}" if request else text
+                    approved = typer.confirm(f"\n{who}: {shown}\nApprove?", default=False, err=True)
                     answers[p["id"]] = {"approved": approved}
         return answers
 
@@ -72,11 +76,16 @@ def _asker(board: Any) -> Any:
 
 def _finish(result: Any, settings: Any) -> None:
     """After the board's summary: what to do next (a paused run), and where the report is."""
+    from dacrew.report.requests import describe_request
+
     if result.status == "paused":
         for p in result.pending:
             who = p.get("task") or p.get("phase")
             text = p.get("question") or p.get("message") or p.get("text")
             typer.echo(f"  waiting: {who} [{p.get('kind')}]: {text}", err=True)
+            request = describe_request(p.get("request"), str(p.get("digest") or ""))
+            if request:
+                typer.echo(f"    request: {request}", err=True)
         typer.echo(
             f"answer with: dacrew resume {result.run_id} --answer [TASK=]TEXT | --approve [TASK] | --deny [TASK]",
             err=True,
@@ -282,6 +291,7 @@ def status(
     """Show a run's tasks, their status, and what it waits for."""
     from dacrew.cli.status_view import dump, status_of
     from dacrew.graph.shared import load_run
+    from dacrew.report.requests import describe_request
 
     settings, shared_events, shared_findings = load_run(project_dir.resolve(), run_id)
     info = status_of(settings, events=shared_events, findings=shared_findings)
@@ -295,3 +305,6 @@ def status(
         typer.echo(f"  {'  '.join(cells)}  attempt {t['attempt']}")
     for p in info["pending"]:
         typer.echo(f"  waiting: {p.get('task')} [{p.get('kind')}] {p.get('text')}")
+        request = describe_request(p.get("request"), str(p.get("digest") or ""))
+        if request:
+            typer.echo(f"    request: {request}")

@@ -254,6 +254,7 @@ def _execute_locked(
                     "kind": p.get("kind"),
                     "phase": p.get("phase"),
                     "text": _text(p),
+                    **({"digest": p["digest"], "request": p.get("request")} if p.get("digest") else {}),
                 }
                 for p in result.pending
             ]

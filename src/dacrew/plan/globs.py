@@ -82,6 +82,19 @@ def _under(path: str, folder: str) -> bool:
     return path.rstrip("/") == folder or path.startswith(folder + "/")
 
 
+def covers(pattern: str, path: str) -> bool:
+    """Whether one Files entry names ``path`` (project-relative, POSIX) — the files sandbox's question,
+    answered with the same meaning the overlap rule uses: a literal names itself and, as a folder,
+    everything inside it; ``*`` and ``?`` stay in one segment, ``**`` crosses segments; ``Repository
+    root`` names everything."""
+    p = path_pattern(pattern)
+    if p.is_root:
+        return True
+    if not p.is_glob:
+        return bool(p.text) and _under(path, p.text)
+    return glob_matches(p.text, path)
+
+
 def patterns_overlap(a: PathPattern, b: PathPattern) -> bool:
     if a.is_root or b.is_root:
         return True

@@ -25,6 +25,7 @@ from rich.text import Text
 from dacrew.findings.format import CheckResult, Usage
 from dacrew.plan.model import TaskPlan
 from dacrew.report.format import cost_text, duration, tokens_text
+from dacrew.report.requests import describe_request
 from dacrew.report.tally import RunTally, TaskTally, parse_ts, seconds_between
 
 STATUS_STYLES = {
@@ -156,8 +157,12 @@ class Board:
             return Text.assemble((task, "bold"), f" {kind} ({e.get('agent', '')}): {text}")
         if kind == "approval_requested":
             message = e.get("message") or e.get("action") or ""
+            request = describe_request(e.get("request"), str(e.get("digest") or ""))
             return Text.assemble(
-                (task, "bold"), (" approval needed", "bold yellow"), f": {e.get('tool', '')} — {message}"
+                (task, "bold"),
+                (" approval needed", "bold yellow"),
+                f": {e.get('tool', '')} — {message}",
+                f"\n  request: {request}" if request else "",
             )
         if kind == "approval":
             verdict = "granted" if e.get("approved") else "denied"

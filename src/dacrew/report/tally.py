@@ -15,6 +15,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from dacrew.findings.format import OUTCOMES, CheckResult, Outcome, Usage
+from dacrew.report.requests import describe_request
 
 
 class Span(BaseModel):
@@ -274,7 +275,9 @@ def _answer(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
 
 def _approval_requested(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     message = _text(e.get("message")) or _text(e.get("action"))
-    run.task(_text(e.get("task"))).approval = f"{_text(e.get('tool'))}: {message}".strip(": ")
+    request = describe_request(e.get("request"), _text(e.get("digest")))
+    text = f"{_text(e.get('tool'))}: {message}".strip(": ")
+    run.task(_text(e.get("task"))).approval = f"{text}\nrequest: {request}" if request else text
 
 
 def _approval(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:

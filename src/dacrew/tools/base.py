@@ -15,7 +15,6 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
@@ -125,17 +124,11 @@ class ToolContext:
             self._connections.clear()
 
     def may_write(self, relpath: str) -> bool:
-        """True if ``relpath`` (relative to the project, POSIX) falls under one of the task's Files."""
-        return any(_covers(pattern, relpath) for pattern in self.files)
+        """True if ``relpath`` (relative to the project, POSIX) falls under one of the task's Files, with
+        the plan's one glob meaning (:func:`dacrew.plan.globs.covers`)."""
+        from dacrew.plan.globs import covers
 
-
-def _covers(pattern: str, path: str) -> bool:
-    pattern = pattern.strip().strip("`").removeprefix("./")
-    if pattern.lower() in {"repository root", ".", "/"}:
-        return True
-    if pattern.endswith("/"):
-        return path.startswith(pattern) or fnmatch(path, pattern + "*")
-    return path == pattern or fnmatch(path, pattern) or path.startswith(pattern.rstrip("/") + "/")
+        return any(covers(pattern, relpath) for pattern in self.files)
 
 
 A = TypeVar("A", bound=ToolArgs)
@@ -153,6 +146,15 @@ class Tool:
     result_model: type[BaseModel]
     func: Callable[[ToolContext, Any], BaseModel]
     read_only: bool = True
+    idempotent: bool | Callable[[dict[str, Any]], bool] = False
+    """A write that may run twice with the same effect (for these arguments): after a crash in the
+    middle of it, a resumed run repeats it; any other write is reported as interrupted instead."""
+
+    def safe_to_repeat(self, args: dict[str, Any]) -> bool:
+        """True for a read, or a write this tool declares idempotent for ``args``."""
+        if self.read_only:
+            return True
+        return self.idempotent(args) if callable(self.idempotent) else self.idempotent
 
     def call(self, ctx: ToolContext, args: dict[str, Any] | ToolArgs) -> BaseModel:
         """Validate ``args``, run the tool (synchronously) and return its result with secrets masked.
@@ -187,9 +189,14 @@ _REGISTERED: dict[str, Tool] = {}
 
 
 def tool(
-    toolset: str, *, read_only: bool = True, name: str | None = None
+    toolset: str,
+    *,
+    read_only: bool = True,
+    name: str | None = None,
+    idempotent: bool | Callable[[dict[str, Any]], bool] = False,
 ) -> Callable[[Callable[[ToolContext, A], R]], Callable[[ToolContext, A], R]]:
-    """Register ``fn(ctx, args) -> result`` as a tool; the docstring is what the model reads."""
+    """Register ``fn(ctx, args) -> result`` as a tool; the docstring is what the model reads.
+    ``idempotent`` (a write only): True, or a test of the arguments, when running it twice does no harm."""
 
     def wrap(fn: Callable[[ToolContext, A], R]) -> Callable[[ToolContext, A], R]:
         hints = get_type_hints(fn)
@@ -208,6 +215,7 @@ def tool(
             result_model=result_model,
             func=fn,  # pyright: ignore[reportArgumentType]
             read_only=read_only,
+            idempotent=idempotent,
         )
         return fn
 

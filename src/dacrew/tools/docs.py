@@ -209,7 +209,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
-@tool("docs", read_only=False)
+@tool("docs", read_only=False, idempotent=True)
 def docs_write(ctx: ToolContext, args: DocsWriteArgs) -> DocsWriteResult:
     """Write a user guide, troubleshooting page, reference or training material as markdown.
 

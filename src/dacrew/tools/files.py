@@ -2,7 +2,8 @@
 
 Refused (``GuardRefused``): absolute paths, ``..``, paths that resolve (through symlinks) outside the
 project, secrets files (``.env*``, ``profiles.yml``, keys and keystores, ``*secret*``, ``*credential*``,
-``.git/``, ``.dacrew/``, compiled dbt SQL under ``target/``), writes to project configuration
+``.git/``, ``.dacrew/``, dbt's output folders — ``target/`` and ``logs/`` of any dbt project in it, where
+run results and compiled SQL hold rendered values), writes to project configuration
 (``dacrew.yml``, ``dbt_project.yml``, ``packages.yml``, ``prompts/``) and writes outside the task's
 Files — or any write when there is no task.
 """
@@ -14,6 +15,7 @@ import tempfile
 from fnmatch import fnmatch
 from itertools import pairwise
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -58,6 +60,7 @@ PROTECTED_DIRS = frozenset({".git", ".dacrew", "findings", ".venv", "prompts", "
 PROTECTED_FILES = frozenset({"dacrew.yml", "dbt_project.yml", "packages.yml", "dependencies.yml", "tasks.md"})
 _HIDDEN_DIRS = {".git", ".venv", ".dacrew", "__pycache__", "node_modules", "target", "logs", "dbt_packages"}
 MAX_READ_BYTES = 512_000
+_DBT_OUTPUT_KEYS = (("target-path", "target"), ("log-path", "logs"))
 
 
 def is_secret(relpath: str) -> bool:
@@ -87,7 +90,41 @@ def resolve(ctx: ToolContext, path: str, *, tool_name: str) -> tuple[Path, str]:
     rel = target.relative_to(root).as_posix() if target != root else "."
     if is_secret(rel) or is_secret(pure.as_posix()):
         raise GuardRefused(f"{tool_name}: {path!r} is a secrets file and cannot be read or written", rule="secret")
+    if in_dbt_output(root, target):
+        raise GuardRefused(
+            f"{tool_name}: {path!r} is dbt's output (target/, logs/), which holds rendered values; use "
+            "dbt_manifest for the project's structure and dbt_compile for a model's SQL",
+            rule="secret",
+        )
     return target, rel
+
+
+def in_dbt_output(root: Path, target: Path) -> bool:
+    """Whether ``target`` lies in a dbt project's ``target-path`` or ``log-path`` (defaults ``target``
+    and ``logs``): dbt writes the SQL it ran and ``run_results.json`` there with every value rendered."""
+    for folder in [target, *target.parents]:
+        for output in dbt_outputs(folder):
+            if target == output or output in target.parents:
+                return True
+        if folder == root:
+            return False
+    return False
+
+
+def dbt_outputs(folder: Path) -> list[Path]:
+    """The output folders of the dbt project in ``folder`` (none when it holds no dbt_project.yml)."""
+    import yaml
+
+    project_file = folder / "dbt_project.yml"
+    if not project_file.is_file():
+        return []
+    try:
+        loaded = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        loaded = None
+    config: dict[str, Any] = loaded if isinstance(loaded, dict) else {}  # pyright: ignore[reportUnknownVariableType]
+    found = [(folder / str(config.get(key) or default)).resolve() for key, default in _DBT_OUTPUT_KEYS]
+    return [f for f in found if f != folder.resolve()]
 
 
 class PathArgs(ToolArgs):
@@ -121,7 +158,7 @@ class WriteResult(ToolResult):
     created: bool
 
 
-@tool("files", read_only=False)
+@tool("files", read_only=False, idempotent=True)
 def files_write(ctx: ToolContext, args: WriteArgs) -> WriteResult:
     """Write a whole text file, only inside your task's Files (paths and globs); folders are created."""
     target, rel = resolve(ctx, args.path, tool_name="files_write")
@@ -190,7 +227,14 @@ def files_list(ctx: ToolContext, args: ListArgs) -> ListResult:
     root = ctx.project_dir.resolve()
     entries: list[Entry] = []
     for dirpath, dirnames, filenames in os.walk(target):
-        dirnames[:] = sorted(d for d in dirnames if d not in _HIDDEN_DIRS and not (Path(dirpath) / d).is_symlink())
+        outputs = dbt_outputs(Path(dirpath))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in _HIDDEN_DIRS
+            and not (Path(dirpath) / d).is_symlink()
+            and (Path(dirpath) / d).resolve() not in outputs
+        )
         for name in [*dirnames, *sorted(filenames)]:
             full = Path(dirpath) / name
             relp = full.relative_to(root).as_posix()

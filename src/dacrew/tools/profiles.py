@@ -125,11 +125,14 @@ def is_production_target(target: str, names: list[str]) -> bool:
 SANDBOX_PLUGIN = "dacrew.tools.warehouse.sandbox"
 
 
-def sandboxed_profiles_dir(loc: DbtLocation) -> Path:
+def sandboxed_profiles_dir(loc: DbtLocation, *, read_only: bool = False) -> Path:
     """The profiles folder dbt is given. For a DuckDB target, a generated copy of the profile (in the
     dbt project's ``.dacrew/dbt-profiles/``) whose target loads the :mod:`dacrew.tools.warehouse.sandbox`
-    plugin: external access off, only seed folders and attached databases readable. Other targets use
-    ``profiles.yml`` as it is."""
+    plugin: external access off, only seed folders and attached databases readable; with ``read_only``
+    (commands that only read: compile, show, ls, parse, docs generate) the database is opened read-only,
+    so nothing dbt runs can change it — unless the file does not exist yet (there is nothing to protect,
+    and DuckDB cannot open a missing file read-only). Other targets use ``profiles.yml`` as it is: on
+    Snowflake the profile's role decides what a command can change."""
     import hashlib
 
     profiles, _ = _load_yaml(loc.profiles_file)
@@ -142,14 +145,21 @@ def sandboxed_profiles_dir(loc: DbtLocation) -> Path:
     allowed = [str(d) + "/" for d in _seed_dirs(loc.project_dir)]
     attached = [cast(dict[str, Any], a) for a in cast(list[Any], target.get("attach") or []) if isinstance(a, dict)]
     paths = [resolve_duckdb_path(str(a["path"]), loc.project_dir) for a in attached if a.get("path")]
-    plugin = {"module": SANDBOX_PLUGIN, "config": {"allowed_directories": allowed, "allowed_paths": paths}}
+    database = resolve_duckdb_path(str(target.get("path") or ":memory:"), loc.project_dir)
+    locked = read_only and Path(database).is_file()
+    plugin = {
+        "module": SANDBOX_PLUGIN,
+        "config": {"allowed_directories": allowed, "allowed_paths": paths, "read_only": locked},
+    }
     target["plugins"] = [*cast(list[Any], target.get("plugins") or []), plugin]
     doc: dict[str, Any] = {loc.profile: {"target": loc.target, "outputs": {loc.target: target}}}
     if "config" in profiles:
         doc["config"] = profiles["config"]
     text = str(yaml.safe_dump(doc, sort_keys=False))  # pyright: ignore[reportUnknownMemberType]
-    key = hashlib.sha256(f"{loc.profiles_file}:{loc.profile}:{loc.target}".encode()).hexdigest()[:16]
-    folder = loc.scratch / "sandboxed-profiles" if loc.scratch else loc.project_dir / ".dacrew" / "dbt-profiles" / key
+    key = hashlib.sha256(f"{loc.profiles_file}:{loc.profile}:{loc.target}:{locked}".encode()).hexdigest()[:16]
+    folder = (
+        loc.scratch / "sandboxed-profiles" / key if loc.scratch else loc.project_dir / ".dacrew" / "dbt-profiles" / key
+    )
     out = folder / PROFILES_FILE
     if not out.is_file() or out.read_text(encoding="utf-8") != text:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

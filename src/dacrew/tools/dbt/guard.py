@@ -1,37 +1,36 @@
-"""The SQL guard for dbt: what a dbt invocation would run is checked before dbt runs it.
+"""The guard for dbt: what a dbt invocation would run is checked before dbt runs it.
 
-A model's job is one SELECT. So before dbt builds, runs, snapshots or previews a selection:
+A model's job is one SELECT. So before any dbt invocation (dbt's parse renders every model):
 
-1. the project's own code (the selected nodes, every macro of the project and its ``on-run-start`` /
-   ``on-run-end`` hooks) is read for what can do more than select: ``pre_hook`` / ``post_hook``, Python
-   models, and Jinja that runs SQL or reaches outside (``run_query``, ``statement``, ``adapter.execute``…,
-   ``modules``, ``env_var``) — any of these holds the invocation for a person's approval, the digest
-   naming each file and its content, so an approval never covers an edited file;
-2. then the selection is compiled and the compiled SQL of every model, snapshot, analysis and test is
+1. the project's code is read from disk and parsed with Jinja as dbt configures it, and every node held
+   to an allow-list per permission (:mod:`dacrew.tools.dbt.project_code`): refused findings (``env_var``,
+   binding a callable to a new name, a secret target attribute…) stop the invocation; the others (``call
+   statement``, ``run_query``, mutating adapter methods, macros that do these…) hold it for a person's
+   approval, the digest naming each file and its content, so an approval never covers an edited file;
+2. for invocations that execute (not ``ls`` / ``parse``), hooks and Python models in the parsed
+   manifest are held for approval too;
+3. then the selection is compiled and the compiled SQL of every model, snapshot, analysis and test is
    judged by the SQL guard as one statement that must be a read (file readers, DML in a CTE… are
    refused).
 
-Installed packages (``dbt_packages/``) are not inspected: the files tools never write there.
+The second layer is the connection: read-only commands run on a database opened read-only
+(:mod:`dacrew.tools.dbt.toolset`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from dacrew.errors import GuardRefused
 from dacrew.tools.base import ToolContext
+from dacrew.tools.dbt.project_code import review_code
 from dacrew.tools.dbt.runner import ParseFailed, fingerprint, invoke, parsed_manifest
 from dacrew.tools.profiles import DbtLocation, load_target
 
-# Jinja that runs SQL of its own, or reaches the environment, whatever the model's SELECT says.
-_RISKY_JINJA = re.compile(
-    r"\b((?:run_query|statement|load_result|env_var|run_operation)(?=\s*\()|modules(?=\s*\.)|"
-    r"adapter\s*\.\s*(?:execute|add_query|run_sql|submit_python_job|drop_\w+|truncate_\w+|rename_\w+|"
-    r"create_schema|expand_\w+|alter_\w+))"
-)
+# Commands that only parse: their code is checked, hooks do not run.
+PARSE_ONLY = frozenset({"ls", "parse"})
 # Commands whose compiled SQL reaches the warehouse as models, snapshots or previews.
 COMPILED_CHECK = frozenset({"build", "run", "snapshot", "show"})
 # Commands that run hooks and project macros against the warehouse.
@@ -50,12 +49,8 @@ class Review:
         self.findings.append((path, digest, what))
 
 
-def _risky(code: str) -> list[str]:
-    return sorted({" ".join(m.group(1).split()) for m in _RISKY_JINJA.finditer(code or "")})
-
-
 def review_project(loc: DbtLocation, command: str, selected: set[str] | None) -> Review:
-    """Hooks, Python models and risky Jinja in the project's own code (``selected`` nodes; None: all)."""
+    """Hooks and Python models in the project's own code (``selected`` nodes; None: all)."""
     manifest: Any = parsed_manifest(loc)
     project = str(getattr(manifest.metadata, "project_name", "") or "")
     review = Review()
@@ -79,15 +74,6 @@ def review_project(loc: DbtLocation, command: str, selected: set[str] | None) ->
             review.add(path, code + shown, f"pre_hook/post_hook {shown!r}")
         if str(getattr(node, "language", "sql")) == "python" and executing:
             review.add(path, code, "a Python model runs arbitrary code")
-        found = _risky(code)
-        if found:
-            review.add(path, code, f"Jinja {', '.join(found)}")
-    for macro in manifest.macros.values():
-        if getattr(macro, "package_name", "") != project:
-            continue
-        found = _risky(str(macro.macro_sql or ""))
-        if found:
-            review.add(str(macro.original_file_path), str(macro.macro_sql), f"macro Jinja {', '.join(found)}")
     return review
 
 
@@ -131,34 +117,41 @@ def check_compiled(loc: DbtLocation, tool: str, extra: list[str]) -> None:
 def guard_invocation(
     ctx: ToolContext, loc: DbtLocation, command: str, extra: list[str] | None, detail: dict[str, Any]
 ) -> None:
-    """Hold or refuse a dbt invocation whose project code does more than select (see the module doc).
+    """Refuse or hold a dbt invocation whose project code does more than select (see the module doc).
     ``extra`` holds the selection flags; None when the invocation selects no node (an inline preview
     that refs nothing): then only the project-wide code (macros, hooks) is reviewed."""
     tool = f"dbt_{command.replace(' ', '_')}"
-    key = (str(loc.project_dir), str(loc.profiles_dir), loc.profile, loc.target, command, tuple(extra or ("-",)))
+    selection = tuple(extra or ("-",))
+    key = (str(loc.project_dir), str(loc.profiles_dir), loc.profile, loc.target, command, selection, ctx.permissions)
     stamp = fingerprint(loc)
     if _VETTED.get(key) == stamp:
         return
-    try:
-        if extra is None:
-            selected: set[str] | None = set()
-        elif "--select" in extra or "--exclude" in extra:
-            selected = selected_nodes(loc, extra)
-        else:
-            selected = None
-        review = review_project(loc, command, selected)
-    except ParseFailed:
-        return  # a project that does not parse runs nothing; the invocation reports dbt's error
-    if review.findings:
-        listed = "; ".join(f"{path}: {what}" for path, _, what in review.findings[:5])
+    code = review_code(loc.project_dir, ctx.permissions)
+    if code.refused:
+        listed = "; ".join(str(f) for f in code.refused[:5])
+        raise GuardRefused(f"{tool}: refused: the project's code {listed}", rule="dbt_code")
+    held: list[tuple[str, str, str]] = code.digest_items()
+    if command not in PARSE_ONLY:
+        try:
+            if extra is None:
+                selected: set[str] | None = set()
+            elif "--select" in extra or "--exclude" in extra:
+                selected = selected_nodes(loc, extra)
+            else:
+                selected = None
+            held += review_project(loc, command, selected).findings
+        except ParseFailed:
+            pass  # a project that does not parse runs nothing; the invocation reports dbt's error
+    if held:
+        listed = "; ".join(f"{path}: {what}" for path, _, what in held[:5])
         ctx.require_approval(
             f"{tool}:dbt_code",
             f"{tool}: the project's code does more than select ({listed}) — needs a person's approval",
-            {**detail, "code": sorted(review.findings)},
+            {**detail, "code": sorted(held)},
         )
     if command in COMPILED_CHECK and extra is not None:
         check_compiled(loc, tool, extra)
-    if not review.findings:
+    if not held:
         _VETTED[key] = stamp
 
 

@@ -88,14 +88,18 @@ def fingerprint(loc: DbtLocation) -> str:
     return h.hexdigest()
 
 
-def base_flags(loc: DbtLocation) -> list[str]:
+# dbt commands that only read the warehouse: they run on a database opened read-only (DuckDB).
+READ_ONLY_COMMANDS = frozenset({"compile", "show", "ls", "list", "parse", "docs", "source"})
+
+
+def base_flags(loc: DbtLocation, *, read_only: bool = False) -> list[str]:
     from dacrew.tools.profiles import sandboxed_profiles_dir
 
     flags = [
         "--project-dir",
         str(loc.project_dir),
         "--profiles-dir",
-        str(sandboxed_profiles_dir(loc)),
+        str(sandboxed_profiles_dir(loc, read_only=read_only)),
         "--profile",
         loc.profile,
         "--target",
@@ -122,7 +126,9 @@ def invoke(loc: DbtLocation, command: list[str], extra: list[str], *, reuse_mani
             errors: list[str] = []
             start = time.perf_counter()
             try:
-                res = _run(manifest, [*_GLOBAL_FLAGS, *command, *base_flags(loc), *extra], errors)
+                read_only = command[0] in READ_ONLY_COMMANDS
+                flags = base_flags(loc, read_only=read_only)
+                res = _run(manifest, [*_GLOBAL_FLAGS, *command, *flags, *extra], errors)
             finally:
                 release_duckdb()
             elapsed = time.perf_counter() - start
@@ -171,7 +177,7 @@ def _manifest(loc: DbtLocation) -> tuple[Any, bool]:
         return cached.manifest, True
     _MANIFESTS.pop(key, None)
     errors: list[str] = []
-    res = _run(None, [*_GLOBAL_FLAGS, "parse", *base_flags(loc)], errors)
+    res = _run(None, [*_GLOBAL_FLAGS, "parse", *base_flags(loc, read_only=True)], errors)
     if not res.success or res.result is None:
         raise ParseFailed(_error_text(res.exception, errors))
     _MANIFESTS[key] = _Cached(fp, res.result)

@@ -75,7 +75,6 @@ PASSED = frozenset({"success", "pass"})
 
 
 _BUILDS = frozenset({"build", "run", "snapshot", "seed", "docs generate"})
-_UNGUARDED = frozenset({"ls", "parse"})
 
 
 def _prepare(
@@ -128,13 +127,12 @@ def _prepare(
             f"dbt {command}: {'; '.join(reasons)} — needs a person's approval",
             detail,
         )
-    if command not in _UNGUARDED:
-        from dacrew.tools.dbt.guard import guard_invocation
+    from dacrew.tools.dbt.guard import guard_invocation
 
-        guarded: list[str] | None = extra
-        if guard_select is not None:
-            guarded = ["--select", *validate_selector(guard_select)] if guard_select else None
-        guard_invocation(ctx, loc, command, guarded, detail)
+    guarded: list[str] | None = extra
+    if guard_select is not None:
+        guarded = ["--select", *validate_selector(guard_select)] if guard_select else None
+    guard_invocation(ctx, loc, command, guarded, detail)
     return loc, extra
 
 
@@ -163,7 +161,12 @@ def _run(ctx: ToolContext, command: str, args: SelectArgs, *, with_sql: bool = F
     return _result(command, loc, invoke(loc, command.split(), extra), with_sql=with_sql)
 
 
-@tool("dbt", read_only=False)
+def _selected_build(args: dict[str, Any]) -> bool:
+    """A build or run of a named selection, without --full-refresh, converges on the same tables."""
+    return bool(args.get("select")) and not args.get("full_refresh")
+
+
+@tool("dbt", read_only=False, idempotent=_selected_build)
 def dbt_build(ctx: ToolContext, args: RunArgs) -> DbtResult:
     """Build the selected seeds, models, snapshots and tests in DAG order, one result per node.
 
@@ -172,7 +175,7 @@ def dbt_build(ctx: ToolContext, args: RunArgs) -> DbtResult:
     return _run(ctx, "build", args)
 
 
-@tool("dbt", read_only=False)
+@tool("dbt", read_only=False, idempotent=_selected_build)
 def dbt_run(ctx: ToolContext, args: RunArgs) -> DbtResult:
     """Run (materialise) the selected models without their tests; one result per model."""
     return _run(ctx, "run", args)
@@ -399,7 +402,7 @@ class DocsResult(ToolResult):
     error: str | None = None
 
 
-@tool("dbt", read_only=False)
+@tool("dbt", read_only=False, idempotent=True)
 def dbt_docs_generate(ctx: ToolContext, args: TargetArgs) -> DocsResult:
     """Generate the dbt docs site (target/index.html) and the warehouse catalog."""
     loc, _ = _prepare(ctx, "docs generate", SelectArgs(target=args.target))

@@ -93,7 +93,7 @@ class WritePipelineArgs(ToolArgs):
     content: str = Field(description="The pipeline YAML in Orchestra's format (version: v1, name, pipeline, …).")
 
 
-@tool("orchestra", read_only=False)
+@tool("orchestra", read_only=False, idempotent=True)
 def orchestra_write_pipeline(ctx: ToolContext, args: WritePipelineArgs) -> ValidationResult:
     """Validate a pipeline definition and write it to orchestration/pipelines/<name>.yml if valid.
 

@@ -21,90 +21,61 @@ A caller lacking the needed permission is refused; an approval is asked only of 
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import logging
-import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from dacrew.errors import GuardRefused
 from dacrew.tools.base import ToolContext
+from dacrew.tools.sql.commands import judge_command
 from dacrew.tools.sql.predicates import filters
 from dacrew.tools.sql.rules import (
     ACCESS_KINDS,
     CHECKABLE_KINDS,
     CODE_KINDS,
-    COMMAND_KIND,
-    DESTRUCTIVE_WORDS,
-    FILE_COMMANDS,
     FILE_EXPRESSIONS,
     FILE_FUNCTIONS,
     FILE_PREFIXES,
     INVISIBLE,
-    READ_COMMANDS,
     RETENTION_WORDS,
-    SESSION_COMMANDS,
     SYSTEM_READERS,
 )
-
-Permission = Literal["read", "write", "ddl"]
-Dialect = Literal["duckdb", "snowflake"]
-Exists = Callable[[str, str], bool]
-"""``exists(kind, name)``: whether an object of that kind (TABLE, VIEW, SCHEMA…) exists."""
+from dacrew.tools.sql.targets import RELATION_KINDS, rewrites_data, written
+from dacrew.tools.sql.targets import created as created_by
+from dacrew.tools.sql.verdict import SEVERITY, Created, Dialect, Exists, Permission, Verdict, strictest
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the guard concluded about one statement."""
-
-    statement: str
-    """The statement's kind, upper case (SELECT, INSERT, DROP, ALTER…)."""
-    needs: Permission = "read"
-    refused: str = ""
-    """The rule that refuses it whatever the caller holds ('' when not refused)."""
-    approval: str = ""
-    """The rule that holds it for a person's approval ('' when none)."""
-    reason: str = ""
-    objects: tuple[str, ...] = field(default_factory=tuple[str, ...])
-    """Tables or objects the statement creates, changes or removes."""
-
-    @property
-    def is_read(self) -> bool:
-        return self.needs == "read" and not self.refused
-
-
-_SEVERITY = {"read": 0, "write": 1, "ddl": 2}
-
-
-def classify(sql: str, dialect: Dialect, *, exists: Exists | None = None) -> Verdict:
-    """Judge one SQL string. ``exists(name)`` tells whether an object exists (for CREATE OR REPLACE);
-    without it a replace is always held for approval."""
+def classify(sql: str, dialect: Dialect, *, exists: Exists | None = None, created: Created | None = None) -> Verdict:
+    """Judge one SQL string. ``exists(kind, name)`` tells whether an object exists and ``created(name)``
+    whether the run created it: a statement that changes a relation which existed before the run, or
+    replaces one, is held for approval; without ``exists`` every relation counts as existing."""
     if INVISIBLE.search(sql):
         return Verdict("UNKNOWN", refused="invisible_characters", reason="the SQL holds invisible control characters")
-    verdict = _classify_text(sql, dialect, exists)
+    verdict = _classify_text(sql, dialect=dialect, exists=exists, created=created)
     folded = unicodedata.normalize("NFKC", sql)
     if folded != sql and not verdict.refused:
         # Look-alike characters (full-width letters…) might be folded by some layer downstream: the
         # stricter of the two readings wins.
-        other = _classify_text(folded, dialect, exists)
+        other = _classify_text(folded, dialect=dialect, exists=exists, created=created)
         if (
             other.refused
-            or _SEVERITY[other.needs] > _SEVERITY[verdict.needs]
+            or SEVERITY[other.needs] > SEVERITY[verdict.needs]
             or (other.approval and not verdict.approval)
         ):
             return other
     return verdict
 
 
-def _classify_text(sql: str, dialect: Dialect, exists: Exists | None) -> Verdict:
+def _classify_text(sql: str, *, dialect: Dialect, exists: Exists | None, created: Created | None) -> Verdict:
     import sqlglot
+    from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
-        parsed = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        # A trailing comment or an empty statement after the last ``;`` is nothing (sqlglot: a Semicolon).
+        parsed = [s for s in sqlglot.parse(sql, read=dialect) if s is not None and not isinstance(s, exp.Semicolon)]
     except SqlglotError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Verdict("UNPARSEABLE", refused="unparseable", reason=f"the SQL does not parse: {first}")
@@ -116,15 +87,21 @@ def _classify_text(sql: str, dialect: Dialect, exists: Exists | None) -> Verdict
             refused="multi_statement",
             reason=f"{len(parsed)} statements in one call: send exactly one statement per call",
         )
-    return _judge(parsed[0], dialect, exists)
+    return _judge(parsed[0], dialect, exists, created)
 
 
-def _judge(stmt: object, dialect: Dialect, exists: Exists | None) -> Verdict:
+def _judge(stmt: object, dialect: Dialect, exists: Exists | None, created: Created | None) -> Verdict:
     from sqlglot import exp
 
     assert isinstance(stmt, exp.Expr)
     if isinstance(stmt, exp.Command):
-        return _judge_command(stmt, dialect, exists)
+        return judge_command(
+            stmt,
+            dialect,
+            functools.partial(_classify_text, dialect=dialect, exists=exists, created=created),
+            exists,
+            created,
+        )
     kind = _statement_kind(stmt)
     refused = _refused_anywhere(stmt, dialect)
     if refused is not None:
@@ -140,152 +117,91 @@ def _judge(stmt: object, dialect: Dialect, exists: Exists | None) -> Verdict:
         )
     if isinstance(stmt, (exp.Grant, exp.Revoke)):
         return Verdict(kind, needs="ddl", approval="privilege", reason="GRANT/REVOKE changes who may see data")
-    if isinstance(stmt, (exp.Drop, exp.TruncateTable)):
-        return Verdict(kind, needs="ddl", approval="destructive", reason=f"{kind} removes data", objects=_objects(stmt))
     needs: Permission = "read"
-    approval, reason = "", ""
+    approval, reason, rewrites = "", "", ""
+    notes: list[str] = []
     for node in stmt.walk():
         if isinstance(node, (exp.Insert, exp.Merge, exp.MultitableInserts, exp.Copy, exp.LoadData)):
-            needs = _max(needs, "write")
+            needs = strictest(needs, "write")
             if isinstance(node, exp.Insert) and node.args.get("overwrite"):
                 approval, reason = "destructive", "INSERT OVERWRITE replaces every row"
+            on = node.args.get("on") if isinstance(node, exp.Merge) else None
+            if isinstance(on, exp.Expr) and not filters(on):
+                notes.append("its ON condition holds for every row: every row of the target matches")
         elif isinstance(node, (exp.Update, exp.Delete)):
-            needs = _max(needs, "write")
+            needs = strictest(needs, "write")
             where = node.args.get("where")
             in_merge = node.find_ancestor(exp.When) is not None  # a MERGE's ON clause is its filter
             if not in_merge and (where is None or not filters(where.this)):
-                approval = "no_where"
-                reason = f"{type(node).__name__.upper()} without a real WHERE changes every row"
+                notes.append(f"{type(node).__name__.upper()} without a real WHERE changes every row")
         elif isinstance(node, (exp.Create, exp.Alter, exp.Comment, exp.Undrop, exp.Into, exp.Refresh)):
-            needs = _max(needs, "ddl")
-        elif isinstance(node, exp.Drop):
-            needs = _max(needs, "ddl")
-            approval, reason = "destructive", "the statement drops part of an object"
+            needs = strictest(needs, "ddl")
+        elif isinstance(node, (exp.Drop, exp.TruncateTable)):
+            needs = strictest(needs, "ddl")
+            if node.find_ancestor(exp.Alter) is None:
+                approval, reason = "destructive", f"{kind} removes data"
         elif isinstance(node, (exp.AlterRename, exp.SwapTable)):
             approval, reason = "destructive", "renaming or swapping an object breaks what reads it"
         elif isinstance(node, exp.When) and str(node.args.get("then") or "").strip().upper() == "DELETE":
             approval, reason = "destructive", "MERGE … THEN DELETE removes rows"
+        if isinstance(node, exp.Alter):
+            actions: list[Any] = node.args.get("actions") or []
+            for action in actions:
+                rewrites = rewrites or rewrites_data(action)
     obj_kind = str(stmt.args.get("kind") or "").upper() if isinstance(stmt, (exp.Create, exp.Alter)) else ""
     if isinstance(stmt, exp.Create) and stmt.args.get("replace"):
         name = _objects(stmt)[0] if _objects(stmt) else ""
-        if exists is None or not name or obj_kind not in CHECKABLE_KINDS or exists(obj_kind, name):
+        in_scope = bool(name) and created is not None and created(name)
+        if not in_scope and (exists is None or not name or obj_kind not in CHECKABLE_KINDS or exists(obj_kind, name)):
             approval = "replace_existing"
             reason = f"CREATE OR REPLACE of an existing {obj_kind or 'object'} {name}".rstrip()
     if isinstance(stmt, exp.Alter) and RETENTION_WORDS.search(stmt.sql(dialect=dialect)):
         approval, reason = "destructive", "changing data retention can make history unrecoverable"
+    if obj_kind and obj_kind not in RELATION_KINDS:
+        approval, reason = "governance", f"{kind} {obj_kind} changes an account or governance object"
     if obj_kind in CODE_KINDS:
         approval, reason = "procedure", f"a {obj_kind} runs code the guard cannot inspect"
     if obj_kind in ACCESS_KINDS:
         approval, reason = "privilege", f"{obj_kind} changes who may do what"
     if needs == "read" and not isinstance(stmt, _read_types()):
         return Verdict(kind, refused="unrecognised", reason=f"the guard does not recognise a {kind} statement")
+    if needs == "read":
+        return Verdict(kind)
+    if rewrites:
+        notes.insert(0, rewrites)
+    outside = _outside_scope(written(stmt), exists, created)
+    if outside:
+        notes.append(f"it changes {', '.join(outside)}, which existed before this run")
+        if not approval:
+            approval, reason = "existing_object", f"{kind} of a relation this run did not create"
     return Verdict(
-        kind, needs=needs, approval=approval, reason=reason, objects=_objects(stmt) if needs != "read" else ()
+        kind,
+        needs=needs,
+        approval=approval,
+        reason=reason,
+        objects=tuple(dict.fromkeys([*_objects(stmt), *(name for _, name in written(stmt))])),
+        notes=tuple(notes),
+        creates=tuple(name for _, name in created_by(stmt)),
+        rewrites=bool(rewrites),
     )
+
+
+def _outside_scope(targets: list[tuple[str, str]], exists: Exists | None, created: Created | None) -> list[str]:
+    """The targets that existed before the run (or the call): not created by it, and existing (a kind
+    the guard cannot look up, or no ``exists`` at all, counts as existing)."""
+    outside: list[str] = []
+    for kind, name in targets:
+        if created is not None and created(name):
+            continue
+        if exists is None or kind not in CHECKABLE_KINDS or exists(kind, name):
+            outside.append(name)
+    return outside
 
 
 def _read_types() -> tuple[type, ...]:
     from sqlglot import exp
 
     return (exp.Query, exp.Values, exp.Show, exp.Describe, exp.Summarize)
-
-
-def _judge_command(stmt: object, dialect: Dialect, exists: Exists | None) -> Verdict:
-    """sqlglot falls back to an opaque Command for syntax it does not model; judge it by its keyword,
-    and judge the statement inside an EXPLAIN, SHOW or DESCRIBE as a statement of its own."""
-    from sqlglot import exp
-
-    assert isinstance(stmt, exp.Command)
-    keyword = str(stmt.this).upper()
-    rest = stmt.expression.name if isinstance(stmt.expression, exp.Expr) else str(stmt.expression or "")
-    if keyword == "EXPLAIN":
-        return _judge_explain(rest, dialect, exists)
-    if keyword in READ_COMMANDS:
-        return _judge_show(keyword, rest, dialect, exists)
-    if keyword in SESSION_COMMANDS:
-        return Verdict(keyword, refused="session", reason=f"{keyword} changes the session and is refused")
-    if keyword in FILE_COMMANDS:
-        return Verdict(keyword, refused="file_io", reason=f"{keyword} moves files or extensions and is refused")
-    if keyword in {"CALL", "EXECUTE"}:
-        return Verdict(
-            keyword,
-            needs="write",
-            approval="procedure",
-            reason=f"{keyword} runs code the guard cannot inspect",
-        )
-    if keyword in {"CREATE", "ALTER", "COMMENT"}:
-        if keyword == "ALTER" and re.match(r"\s*SESSION\b", rest, re.IGNORECASE):
-            return Verdict("ALTER", refused="session", reason="ALTER SESSION changes the session and is refused")
-        destructive = DESTRUCTIVE_WORDS.search(rest) or RETENTION_WORDS.search(rest)
-        replace = re.match(r"\s*OR\s+REPLACE\b", rest, re.IGNORECASE)
-        found = COMMAND_KIND.match(rest)
-        kind = " ".join(found["kind"].upper().split()) if found else ""
-        if kind.endswith("INTEGRATION"):
-            kind = "INTEGRATION"
-        if kind in ACCESS_KINDS:
-            return Verdict(
-                keyword, needs="ddl", approval="privilege", reason=f"{keyword} {kind} changes who may do what"
-            )
-        if kind in CODE_KINDS or (keyword == "CREATE" and re.search(r"\bAS\b", rest, re.IGNORECASE)):
-            return Verdict(
-                keyword, needs="write", approval="procedure", reason=f"{keyword} {kind} runs code the guard cannot see"
-            )
-        approval = "destructive" if destructive else ("replace_existing" if replace else "")
-        reason = f"{keyword} … {destructive.group(1).upper()}" if destructive else ""
-        return Verdict(
-            keyword, needs="ddl", approval=approval, reason=reason or ("CREATE OR REPLACE" if replace else "")
-        )
-    return Verdict(keyword, refused="unrecognised", reason=f"the guard does not recognise a {keyword} statement")
-
-
-def _tokens(text: str, dialect: Dialect) -> list[Any] | None:
-    """The tokens of ``text`` (comments dropped), or None when it does not tokenize."""
-    from sqlglot.dialects.dialect import Dialect as SqlglotDialect
-    from sqlglot.errors import SqlglotError
-
-    try:
-        return list(SqlglotDialect.get_or_raise(dialect).tokenize(text))
-    except SqlglotError:
-        return None
-
-
-def _judge_explain(body: str, dialect: Dialect, exists: Exists | None) -> Verdict:
-    """EXPLAIN ANALYZE (or ANALYSE) runs its statement: the verdict is the inner statement's. A plain
-    EXPLAIN is held to the same verdict, so only the plan of a read is a read."""
-    tokens = _tokens(body, dialect)
-    if not tokens:
-        return Verdict("EXPLAIN", refused="unparseable", reason="EXPLAIN of nothing the guard can read")
-    words = [str(t.text).upper() for t in tokens]
-    skip = 0
-    if words[0] in {"ANALYZE", "ANALYSE"}:
-        skip = 1
-    elif words[0] == "USING" and len(words) > 1:
-        skip = 2  # Snowflake: EXPLAIN USING TEXT|JSON|TABULAR
-    inner = body[tokens[skip].start :] if skip < len(tokens) else ""
-    verdict = _classify_text(inner, dialect, exists)
-    if verdict.refused or not verdict.is_read:
-        return dataclasses.replace(verdict, statement=f"EXPLAIN {verdict.statement}")
-    return Verdict("EXPLAIN")
-
-
-def _judge_show(keyword: str, body: str, dialect: Dialect, exists: Exists | None) -> Verdict:
-    """SHOW/DESCRIBE of names is a read; one that holds a query, a string or a call is judged as the
-    statement it holds (DuckDB: ``SHOW SELECT … FROM read_csv(…)``)."""
-    from sqlglot.tokens import TokenType  # pyright: ignore[reportPrivateImportUsage]
-
-    tokens = _tokens(body, dialect)
-    if tokens is None:
-        return Verdict(keyword, refused="unparseable", reason=f"{keyword} the guard cannot read")
-    risky = {TokenType.STRING, TokenType.L_PAREN, TokenType.SELECT, TokenType.WITH, TokenType.FROM, TokenType.VALUES}
-    if not any(t.token_type in risky for t in tokens):
-        return Verdict(keyword)
-    start = tokens[0].start
-    if str(tokens[0].text).upper() in {"TABLE", "ALL"} and len(tokens) > 1:
-        start = tokens[1].start
-    verdict = _classify_text(body[start:], dialect, exists)
-    if verdict.refused or not verdict.is_read:
-        return verdict
-    return Verdict(keyword)
 
 
 def _refused_anywhere(stmt: object, dialect: Dialect) -> tuple[str, str] | None:
@@ -370,10 +286,6 @@ def _objects(stmt: object) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _max(a: Permission, b: Permission) -> Permission:
-    return a if _SEVERITY[a] >= _SEVERITY[b] else b
-
-
 def enforce(
     ctx: ToolContext,
     sql: str,
@@ -382,10 +294,12 @@ def enforce(
     tool: str,
     read_only: bool = False,
     exists: Exists | None = None,
+    created: Created | None = None,
 ) -> Verdict:
     """Raise :class:`GuardRefused` or :class:`~dacrew.errors.ApprovalRequired`, or return the verdict of
-    a statement this caller may run now."""
-    verdict = classify(sql, dialect, exists=exists)
+    a statement this caller may run now. The approval message carries the verdict's notes (every row,
+    a rewritten column, the relations that existed before the run) one per line."""
+    verdict = classify(sql, dialect, exists=exists, created=created)
     if verdict.refused:
         raise GuardRefused(f"{tool}: refused ({verdict.refused}): {verdict.reason}", rule=verdict.refused)
     if read_only and not verdict.is_read:
@@ -394,17 +308,20 @@ def enforce(
             "use warehouse_execute, which applies your permissions",
             rule="read_only",
         )
-    if not ctx.can(verdict.needs):
+    missing = [p for p in verdict.required if not ctx.can(p)]
+    if missing:
         held = ", ".join(sorted(ctx.permissions)) or "none"
         who = f"agent {ctx.agent}" if ctx.agent else "a call without an agent"
+        why = " (it rewrites or renames data)" if verdict.rewrites else ""
         raise GuardRefused(
-            f"{tool}: a {verdict.statement} statement needs the {verdict.needs} permission; {who} holds: {held}",
+            f"{tool}: a {verdict.statement} statement needs the {' and '.join(missing)} permission{why}; "
+            f"{who} holds: {held}",
             rule="permission",
         )
     if verdict.approval:
+        lines = [f"{tool}: {verdict.reason or verdict.statement} — needs a person's approval"]
+        lines += [f"  - {note}" for note in verdict.notes]
         ctx.require_approval(
-            f"{tool}:{verdict.approval}",
-            f"{tool}: {verdict.reason or verdict.statement} — needs a person's approval",
-            {"tool": tool, "sql": sql, "dialect": dialect},
+            f"{tool}:{verdict.approval}", "\n".join(lines), {"tool": tool, "sql": sql, "dialect": dialect}
         )
     return verdict

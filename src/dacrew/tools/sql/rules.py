@@ -129,8 +129,22 @@ CODE_KINDS = frozenset({"PROCEDURE", "TASK", "ALERT", "PIPE", "EXTERNAL FUNCTION
 ACCESS_KINDS = frozenset({"ROLE", "USER", "DATABASE ROLE", "ACCOUNT", "INTEGRATION", "NETWORK POLICY"})
 
 
+# The object kind after CREATE / ALTER / COMMENT ON in a statement sqlglot did not model. Two-word kinds
+# whose first word is itself a kind (DATABASE ROLE, MATERIALIZED VIEW…) are matched whole.
 COMMAND_KIND = re.compile(
-    r"\s*(?:OR\s+REPLACE\s+)?(?:SECURE\s+|TEMPORARY\s+|TEMP\s+|TRANSIENT\s+)*"
-    r"(?P<kind>DATABASE\s+ROLE|NETWORK\s+POLICY|EXTERNAL\s+FUNCTION|(?:\w+\s+)?INTEGRATION|\w+)",
+    r"\s*(?:ON\s+)?(?:OR\s+REPLACE\s+)?(?:SECURE\s+|TEMPORARY\s+|TEMP\s+|TRANSIENT\s+|RECURSIVE\s+)*"
+    r"(?P<kind>DATABASE\s+ROLE|NETWORK\s+(?:POLICY|RULE)|ROW\s+ACCESS\s+POLICY|RESOURCE\s+MONITOR|\w+\s+POLICY|"
+    r"FILE\s+FORMAT|EXTERNAL\s+(?:FUNCTION|TABLE|VOLUME)|"
+    r"MATERIALIZED\s+VIEW|DYNAMIC\s+TABLE|HYBRID\s+TABLE|ICEBERG\s+TABLE|EVENT\s+TABLE|"
+    r"(?:\w+\s+)?INTEGRATION|\w+)\b",
     re.IGNORECASE,
 )
+
+
+# The name that follows the kind.
+COMMAND_NAME = re.compile(r"\s*(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?P<name>[\w$.\"]+)", re.IGNORECASE)
+
+
+# In an ALTER sqlglot did not model, words that may rewrite or rename data: judged as a write (erring
+# towards asking; the statement is held for approval on an existing relation anyway).
+DATA_REWRITE_WORDS = re.compile(r"\b(?:RENAME|DROP|TYPE|USING)\b", re.IGNORECASE)

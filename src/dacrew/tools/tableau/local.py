@@ -78,7 +78,7 @@ class BuildResult(ToolResult):
     )
 
 
-@tool("tableau", read_only=False)
+@tool("tableau", read_only=False, idempotent=True)
 def tableau_build_datasource(ctx: ToolContext, args: BuildArgs) -> BuildResult:
     """Write tableau/datasources/<name>.tds (and its .hyper extract) for a warehouse table, with no server.
 

@@ -17,8 +17,9 @@ from pydantic import Field
 from dacrew.errors import ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, project_lock, tool
 from dacrew.tools.sql.guard import classify, enforce
+from dacrew.tools.sql.scope import write_scope
 from dacrew.tools.warehouse.connect import backend, require_target_approval
-from dacrew.tools.warehouse.metadata import object_exists
+from dacrew.tools.warehouse.metadata import object_exists, relation_key
 
 PLANNED_DDL_FILE = "snowflake/planned_ddl.sql"
 
@@ -108,12 +109,15 @@ def warehouse_apply_ddl(ctx: ToolContext, args: DdlArgs) -> DdlResult:
     wh = backend(ctx)
     require_target_approval(ctx, "warehouse_apply_ddl", args.sql)
     if _POLICY.match(" ".join(args.sql.split())) is None:
+        scope = write_scope(ctx)
         enforce(
             ctx,
             args.sql,
             "snowflake",
             tool="warehouse_apply_ddl",
             exists=lambda kind, name: object_exists(wh, kind, name),
+            # On DuckDB the statement is only recorded, never run: it touches no relation.
+            created=lambda name: wh.dialect != "snowflake" or relation_key(wh, name) in scope,
         )
     else:
         _require_ddl_for_policy(ctx, args.sql)

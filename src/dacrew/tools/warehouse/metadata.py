@@ -30,6 +30,18 @@ def split_table(wh: Backend, table: str) -> tuple[str | None, str, str]:
     return (ref.catalog or None, ref.db or wh.default_schema, ref.name)
 
 
+def relation_key(wh: Backend, name: str) -> str:
+    """How a run's write scope names a relation: ``schema.name`` lower case, with the database first
+    when one other than the default is named (a name that is not a table reference: itself, lower case)."""
+    try:
+        db, schema, table = split_table(wh, name)
+    except ToolError:
+        return name.lower()
+    if db is None or db.lower() == (wh.default_database or "").lower():
+        return f"{schema}.{table}".lower()
+    return f"{db}.{schema}.{table}".lower()
+
+
 def quote_table(wh: Backend, table: str) -> str:
     from sqlglot import exp
 

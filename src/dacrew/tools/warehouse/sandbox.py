@@ -5,7 +5,8 @@ The dbt tools run DuckDB targets with a generated copy of the profile that loads
 the folders dbt itself reads (the project's seed folders, for ``COPY … FROM`` of seeds) and the
 databases the profile attaches, then turns external access off. DuckDB refuses to turn it back on
 while the database is open, so a model, hook or macro cannot read ``.env``, attach another database,
-write a file or install an extension, whatever the SQL guard missed.
+write a file or install an extension, whatever the SQL guard missed. With ``read_only`` the database
+itself is opened read-only (DuckDB's ``access_mode``): a command that should only read cannot write.
 
 Imported only by dbt-duckdb (the module name is the plugin's name); dacrew never imports it itself.
 """
@@ -23,13 +24,18 @@ def _list(values: list[str]) -> str:
 
 
 class Plugin(BasePlugin):  # pyright: ignore[reportUntypedBaseClass]
-    """``config``: ``allowed_directories`` and ``allowed_paths`` (absolute), kept readable."""
+    """``config``: ``allowed_directories`` and ``allowed_paths`` (absolute), kept readable; ``read_only``."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         dirs: list[Any] = plugin_config.get("allowed_directories") or []
         paths: list[Any] = plugin_config.get("allowed_paths") or []
         self.allowed_directories = [str(d) for d in dirs]
         self.allowed_paths = [str(p) for p in paths]
+        self.read_only = bool(plugin_config.get("read_only"))
+
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        if self.read_only:
+            config["access_mode"] = "READ_ONLY"
 
     def configure_connection(self, conn: Any) -> None:
         if self.allowed_directories:

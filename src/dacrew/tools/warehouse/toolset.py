@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 from dacrew.errors import ToolError
 from dacrew.tools.base import ToolArgs, ToolContext, ToolResult, tool
 from dacrew.tools.sql.guard import enforce
+from dacrew.tools.sql.scope import write_scope
 from dacrew.tools.warehouse.backend import Backend
 from dacrew.tools.warehouse.connect import backend, require_target_approval
-from dacrew.tools.warehouse.metadata import columns_of, object_exists, quote_table, tables_in
+from dacrew.tools.warehouse.metadata import columns_of, object_exists, quote_table, relation_key, tables_in
 
 
 class Column(BaseModel):
@@ -77,16 +78,25 @@ def warehouse_execute(ctx: ToolContext, args: ExecuteArgs) -> ExecuteResult:
 
     `write` for data changes (INSERT, UPDATE, DELETE, MERGE), `ddl` for objects (CREATE, ALTER…).
 
-    Held for a person's approval: DROP, TRUNCATE, CREATE OR REPLACE of an existing object, DELETE/UPDATE
-    without WHERE, GRANT/REVOKE, CALL, EXECUTE IMMEDIATE. Refused: several statements in one call, session
+    Your write scope is what this run created: INSERT, UPDATE, DELETE, MERGE or ALTER of a relation that
+    existed before the run is held for a person's approval whatever its WHERE, and so are DROP,
+    TRUNCATE, CREATE OR REPLACE of an existing object, GRANT/REVOKE, CALL, EXECUTE IMMEDIATE and account
+    objects (warehouses, shares, policies…). A column type change, rename or drop needs `write` too. Refused: several statements in one call, session
     changes (USE, SET, ALTER SESSION), file and stage I/O, unparseable SQL.
     """
     wh = backend(ctx)
     require_target_approval(ctx, "warehouse_execute", args.sql)
+    scope = write_scope(ctx)
     verdict = enforce(
-        ctx, args.sql, wh.dialect, tool="warehouse_execute", exists=lambda kind, name: object_exists(wh, kind, name)
+        ctx,
+        args.sql,
+        wh.dialect,
+        tool="warehouse_execute",
+        exists=lambda kind, name: object_exists(wh, kind, name),
+        created=lambda name: relation_key(wh, name) in scope,
     )
     out = wh.run(args.sql, 100)
+    scope.add(relation_key(wh, name) for name in verdict.creates)
     return ExecuteResult(
         backend=wh.name,
         statement=verdict.statement,
