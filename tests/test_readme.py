@@ -30,11 +30,14 @@ def uv_argv(command: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_main_command_runs_the_example_feature_to_the_end() -> None:
+def test_the_main_command_runs_the_example_feature_to_the_end(tmp_path: Path) -> None:
     main, _tests = readme_commands()
     argv = uv_argv(main)
-    workdir = ROOT / argv[argv.index("--workdir") + 1]
-    shutil.rmtree(workdir, ignore_errors=True)
+    # The README's own output folder belongs to the reader: the test runs into a temporary one.
+    position = argv.index("--workdir") + 1
+    assert argv[position] == "build/customer_ltv"
+    workdir = tmp_path / "customer_ltv"
+    argv[position] = str(workdir)
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     findings = sorted(p.name for p in (workdir / "findings").iterdir())

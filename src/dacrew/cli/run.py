@@ -35,17 +35,33 @@ def _resolve_target(target: Path, project_dir: Path | None) -> tuple[Path, Path]
     return project.resolve(), target.resolve()
 
 
-def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Path]:
+def _check_workdir(project: Path, workdir: Path) -> Path:
+    """The resolved ``--workdir``: empty, new, or an earlier dacrew working copy — never the project."""
     from dacrew.errors import UserError
+    from dacrew.graph.state import STATE_DIR
 
     workdir = workdir.resolve()
-    if workdir.exists() and any(workdir.iterdir()):
-        if not (workdir / ".dacrew").is_dir():
-            raise UserError("--workdir must be empty or a previous dacrew working copy", path=str(workdir))
-        if workdir == project or project.is_relative_to(workdir):
-            raise UserError("--workdir must not hold the project itself", path=str(workdir))
-        # A fresh copy every time: leftovers of an earlier run must not make this one pass.
-        shutil.rmtree(workdir)
+    if workdir == project or project.is_relative_to(workdir):
+        raise UserError("--workdir must not hold the project itself", path=str(workdir))
+    if workdir.exists() and not workdir.is_dir():
+        raise UserError("--workdir must be a folder", path=str(workdir))
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / STATE_DIR).is_dir():
+        raise UserError("--workdir must be empty or a previous dacrew working copy", path=str(workdir))
+    return workdir
+
+
+def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Path]:
+    """Copy the project into ``workdir`` (with its run lock held): everything an earlier run left there
+    goes — leftovers must not make this run pass — except ``.dacrew/``, the history of its runs."""
+    from dacrew.graph.state import STATE_DIR
+
+    for entry in workdir.iterdir():
+        if entry.name == STATE_DIR:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     shutil.copytree(project, workdir, ignore=shutil.ignore_patterns(*IGNORED_ON_COPY), dirs_exist_ok=True)
     rel = plan.relative_to(project) if plan.is_relative_to(project) else None
     new_plan = workdir / rel if rel else plan
@@ -123,46 +139,50 @@ def run(
     from dacrew.config import load_config
     from dacrew.errors import UserError
     from dacrew.findings.format import now_iso
+    from dacrew.graph.runner import project_run_lock
     from dacrew.graph.state import RunSettings, list_runs, new_run_id
     from dacrew.plan.validate import compile_plan
 
     if gate not in (None, "phases", "none"):
         raise UserError(f"--gate takes 'phases' or 'none', not {gate!r}")
     project, plan = _resolve_target(target, project_dir)
-    if workdir is not None:
-        project, plan = _copy_to_workdir(project, plan, workdir)
-    _plan, warnings = compile_plan(plan)
-    for w in warnings:
-        typer.echo(str(w), err=True)
-    config = load_config(project)
-    _warn_about_paused_runs(project)
-    if dry_run and workdir is None:
-        _refuse_dry_run_over_real_findings(project)
-    rid = run_id or new_run_id()
-    if run_id is not None:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", run_id) or ".." in run_id:
-            raise UserError(f"invalid run id {run_id!r}: letters, digits, '_', '-' and '.' only")
-        if rid in list_runs(project):
-            raise UserError(f"run {rid} exists already: `dacrew resume {rid}` goes on with it")
-    if model and model.startswith("replay:"):
-        raw = Path(model.removeprefix("replay:"))
-        model = "replay:" + str(raw if raw.is_absolute() else (Path.cwd() / raw).resolve())
-    settings = RunSettings(
-        run_id=rid,
-        plan=str(plan.relative_to(project)) if plan.is_relative_to(project) else str(plan),
-        project_dir=str(project),
-        model=model,
-        dry_run=dry_run,
-        headless=headless,
-        max_parallel=max_parallel or config.run.max_parallel,
-        gates=(gate or config.gates) == "phases",
-        budget_usd=budget_usd if budget_usd is not None else config.run.budget_usd,
-        step_limit=config.run.step_limit,
-        report_json=str(report_json.resolve()) if report_json else None,
-        junit=str(junit.resolve()) if junit else None,
-        created=now_iso(),
-    )
-    _execute(settings, is_resume=False)
+    work = _check_workdir(project, workdir) if workdir is not None else None
+    # The run lock comes first: nothing is copied or written while another run uses the folder.
+    with project_run_lock(work or project):
+        if work is not None:
+            project, plan = _copy_to_workdir(project, plan, work)
+        _plan, warnings = compile_plan(plan)
+        for w in warnings:
+            typer.echo(str(w), err=True)
+        config = load_config(project)
+        _warn_about_paused_runs(project)
+        if dry_run and workdir is None:
+            _refuse_dry_run_over_real_findings(project)
+        rid = run_id or new_run_id()
+        if run_id is not None:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", run_id) or ".." in run_id:
+                raise UserError(f"invalid run id {run_id!r}: letters, digits, '_', '-' and '.' only")
+            if rid in list_runs(project):
+                raise UserError(f"run {rid} exists already: `dacrew resume {rid}` goes on with it")
+        if model and model.startswith("replay:"):
+            raw = Path(model.removeprefix("replay:"))
+            model = "replay:" + str(raw if raw.is_absolute() else (Path.cwd() / raw).resolve())
+        settings = RunSettings(
+            run_id=rid,
+            plan=str(plan.relative_to(project)) if plan.is_relative_to(project) else str(plan),
+            project_dir=str(project),
+            model=model,
+            dry_run=dry_run,
+            headless=headless,
+            max_parallel=max_parallel or config.run.max_parallel,
+            gates=(gate or config.gates) == "phases",
+            budget_usd=budget_usd if budget_usd is not None else config.run.budget_usd,
+            step_limit=config.run.step_limit,
+            report_json=str(report_json.resolve()) if report_json else None,
+            junit=str(junit.resolve()) if junit else None,
+            created=now_iso(),
+        )
+        _execute(settings, is_resume=False)
 
 
 def _refuse_dry_run_over_real_findings(project: Path) -> None:
