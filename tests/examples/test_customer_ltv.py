@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import sys
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
@@ -86,9 +87,14 @@ def expected_ltv() -> dict[int, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("example") / "customer_ltv"
-    result = runner.invoke(
-        app, ["run", str(EXAMPLE), "--model", f"replay:{CASSETTE}", "--headless", "--workdir", str(work)]
-    )
+    here = Path.cwd()
+    os.chdir(work.parent)  # a --workdir run records its folder in the current one
+    try:
+        result = runner.invoke(
+            app, ["run", str(EXAMPLE), "--model", f"replay:{CASSETTE}", "--headless", "--workdir", str(work)]
+        )
+    finally:
+        os.chdir(here)
     assert result.exit_code == 0, result.output
     return work
 

@@ -18,7 +18,8 @@ from dacrew.cli import app
 runner = CliRunner()
 
 
-def test_a_workdir_run_keeps_the_history_of_earlier_runs(tmp_path: Path) -> None:
+def test_a_workdir_run_keeps_the_history_of_earlier_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a --workdir run records its folder in the current one
     project = tmp_path / "project"
     write_plan(project, [T("T001")])
     work = tmp_path / "work"
@@ -33,7 +34,10 @@ def test_a_workdir_run_keeps_the_history_of_earlier_runs(tmp_path: Path) -> None
     assert not (project / ".dacrew").exists()
 
 
-def test_a_workdir_that_is_not_a_working_copy_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+def test_a_workdir_that_is_not_a_working_copy_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     project = tmp_path / "project"
     write_plan(project, [T("T001")])
     work = tmp_path / "mine"

@@ -1,4 +1,4 @@
-"""``dacrew run``, ``dacrew resume`` and ``dacrew status``."""
+"""``dacrew run`` and ``dacrew resume`` (``status`` and ``runs``: :mod:`dacrew.cli.status`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ IGNORED_ON_COPY = (".dacrew", "findings", "target", "logs", "dbt_packages", ".ve
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("resume")(resume)
-    app.command("status")(status)
+    from dacrew.cli import status
+
+    status.register(app)
 
 
 def _resolve_target(target: Path, project_dir: Path | None) -> tuple[Path, Path]:
@@ -88,15 +90,15 @@ def _asker(board: Any) -> Any:
 
 def _finish(result: Any, settings: Any) -> None:
     """After the board's summary: what to do next (a paused run), and where the report is."""
+    from dacrew.cli.where import resume_command
+
     if result.status == "paused":
         for p in result.pending:
             who = p.get("task") or p.get("phase")
             text = p.get("question") or p.get("message") or p.get("text")
             typer.echo(f"  waiting: {who} [{p.get('kind')}]: {text}", err=True)
-        typer.echo(
-            f"answer with: dacrew resume {result.run_id} --answer [TASK=]TEXT | --approve [TASK] | --deny [TASK]",
-            err=True,
-        )
+        command = resume_command(result.run_id, settings.project)
+        typer.echo(f"answer with: {command} --answer [TASK=]TEXT | --approve [TASK] | --deny [TASK]", err=True)
     report = settings.run_dir / "report.html"
     if report.is_file():
         typer.echo(f"report: {report}", err=True)
@@ -136,6 +138,7 @@ def run(
     ),
 ) -> None:
     """Run a task plan to the end: each task to its specialist, verified, findings handed on."""
+    from dacrew.cli.where import remember_workdir
     from dacrew.config import load_config
     from dacrew.errors import UserError
     from dacrew.findings.format import now_iso
@@ -151,6 +154,7 @@ def run(
     with project_run_lock(work or project):
         if work is not None:
             project, plan = _copy_to_workdir(project, plan, work)
+            remember_workdir(work)
         _plan, warnings = compile_plan(plan)
         for w in warnings:
             typer.echo(str(w), err=True)
@@ -230,7 +234,10 @@ def _execute(settings: Any, *, is_resume: bool, resume_values: dict[str, Any] | 
                 observers=observers,
             )
     except KeyboardInterrupt:
-        typer.echo(f"\nstopped: `dacrew resume {settings.run_id}` goes on where it left off", err=True)
+        from dacrew.cli.where import resume_command
+
+        command = resume_command(settings.run_id, settings.project)
+        typer.echo(f"\nstopped: `{command}` goes on where it left off", err=True)
         raise typer.Exit(130) from None
     typer.echo(board.summary(), err=True)
     _finish(result, settings)
@@ -254,7 +261,9 @@ def _board(settings: Any, *, replay: bool) -> tuple[list[Any], Any]:
 
 def resume(
     run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run to go on with (see `dacrew status`)."),
-    project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
+    project_dir: Path | None = typer.Option(
+        None, "--project-dir", help="The project folder (default: here, or the last --workdir used from here)."
+    ),
     headless: bool | None = typer.Option(
         None, "--headless/--interactive", help="Never prompt (default: as the run was started)."
     ),
@@ -267,10 +276,11 @@ def resume(
 ) -> None:
     """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""
     from dacrew.cli.answers import resolve_answers
+    from dacrew.cli.where import candidate_projects, project_of_run
     from dacrew.graph.runner import last_pending
     from dacrew.graph.state import load_settings
 
-    settings = load_settings(project_dir.resolve(), run_id)
+    settings = load_settings(project_of_run(run_id, candidate_projects(project_dir)), run_id)
     if headless is not None:
         settings.headless = headless
     if budget_usd is not None:
@@ -279,32 +289,3 @@ def resume(
     if answer or approve or deny:
         values = resolve_answers(last_pending(settings), answer, list(approve), list(deny))
     _execute(settings, is_resume=True, resume_values=values)
-
-
-def status(
-    run_id: str | None = typer.Argument(None, metavar="[RUN_ID]", help="The run (default: the latest)."),
-    project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Show a run's tasks, their status, and what it waits for."""
-    from dacrew.cli.status_view import dump, status_of
-    from dacrew.errors import UserError
-    from dacrew.graph.state import list_runs, load_settings
-
-    project = project_dir.resolve()
-    if run_id is None:
-        runs = list_runs(project)
-        if not runs:
-            raise UserError(f"no runs in {project} yet: start one with `dacrew run tasks.md`")
-        run_id = runs[-1]
-    info = status_of(load_settings(project, run_id))
-    if as_json:
-        typer.echo(dump(info))
-        return
-    typer.echo(f"run {info['run_id']}: {info['status']} · plan {info['plan']}")
-    widths = [max((len(str(t[k])) for t in info["tasks"]), default=0) for k in ("task", "status", "owner")]
-    for t in info["tasks"]:
-        cells = [str(t[k]).ljust(w) for k, w in zip(("task", "status", "owner"), widths, strict=True)]
-        typer.echo(f"  {'  '.join(cells)}  attempt {t['attempt']}")
-    for p in info["pending"]:
-        typer.echo(f"  waiting: {p.get('task')} [{p.get('kind')}] {p.get('text')}")
