@@ -334,4 +334,5 @@ def write_reports(settings: RunSettings, rt: Runtime) -> dict[str, Path]:
         rt.store.all(),
         report_json=Path(settings.report_json) if settings.report_json else None,
         junit=Path(settings.junit) if settings.junit else None,
+        project=settings.project,
     )

@@ -18,16 +18,19 @@ from pydantic import BaseModel, Field
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.plan.model import TaskPlan
 from dacrew.report.tally import (
+    ApprovalRecord,
     PendingItem,
     RunTally,
     Span,
     TaskTally,
+    ToolCallRecord,
     parse_ts,
     seconds_between,
 )
 
 __all__ = [
     "AgentReport",
+    "ApprovalRecord",
     "PendingItem",
     "RunReport",
     "RunTally",
@@ -35,6 +38,7 @@ __all__ = [
     "TaskReport",
     "TaskTally",
     "Tokens",
+    "ToolCallRecord",
     "build_report",
     "parse_ts",
     "report_json",
@@ -93,6 +97,12 @@ class TaskReport(BaseModel):
     spans: list[Span] = Field(default_factory=list[Span])
     tool_problems: list[str] = Field(default_factory=list[str])
     """Tool calls that were refused, denied or failed — visible even when the task completed."""
+    finding: str = ""
+    """The task's finding, relative to the project folder (``findings/T001.md``); empty when none."""
+    artifacts: list[str] = Field(default_factory=list[str])
+    """What the task produced, relative to the project folder (from its finding)."""
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list[ToolCallRecord])
+    approvals: list[ApprovalRecord] = Field(default_factory=list[ApprovalRecord])
 
 
 class AgentReport(BaseModel):
@@ -130,6 +140,9 @@ class RunReport(BaseModel):
     gates: dict[str, str] = Field(default_factory=dict[str, str])
     """Phase gates by phase: waiting | approved | denied (runs with ``--gate phases``)."""
     tasks: list[TaskReport] = Field(default_factory=list[TaskReport])
+    sessions: list[Span] = Field(default_factory=list[Span])
+    """The stretches the run was running (start or resume to stop, pause or finish); between two, the
+    run was stopped."""
 
 
 # -- building the report ---------------------------------------------------------------------------
@@ -183,6 +196,10 @@ def _task_report(task_id: str, plan: TaskPlan, tally: TaskTally | None, finding:
         question=t.question or (t.approval if status == "needs_input" else ""),
         spans=[s.model_copy() for s in t.spans],
         tool_problems=list(t.tool_problems),
+        finding=f"findings/{task.id}.md" if finding is not None else "",
+        artifacts=list(finding.artifacts) if finding is not None else [],
+        tool_calls=[c.model_copy() for c in t.tool_calls],
+        approvals=[a.model_copy() for a in t.approvals],
     )
 
 
@@ -249,6 +266,7 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
         pending=list(run.pending) if run.status == "paused" else [],
         gates=dict(run.gates),
         tasks=tasks,
+        sessions=[s.model_copy() for s in run.sessions],
     )
 
 
