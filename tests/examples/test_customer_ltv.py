@@ -138,7 +138,7 @@ def test_the_customer_ltv_mart_holds_what_the_seeds_imply(workdir: Path) -> None
         "cast(most_recent_order_date as varchar), average_order_value, ltv_tier "
         "from analytics.customer_ltv order by customer_id"
     )
-    rows = _tool(workdir, "warehouse_query", {"sql": sql, "limit": 1000})["rows"]
+    rows = _tool(workdir, "warehouse_query", {"sql": sql, "limit": 10000})["rows"]
     assert [r[0] for r in rows] == sorted(expected)
     for cid, value, n, first, last, aov, tier in rows:
         want = expected[cid]
