@@ -43,8 +43,11 @@ def _header(report: RunReport) -> str:
         meta.append("headless")
     done = report.counts.get("completed", 0)
     tokens = report.tokens
+    checks = report.check_counts
+    verdicts = f"checks: {checks.get('passed', 0)} passed · {checks.get('failed', 0)} failed"
+    verdicts += f" · {checks['unverified']} unverified" if checks.get("unverified") else ""
     cards = [
-        ("Tasks", f"{done}/{len(report.tasks)}", "completed"),
+        ("Tasks", f"{done}/{len(report.tasks)}", f"completed · {verdicts}"),
         ("Makespan", duration(report.makespan_s), f"wall {duration(report.wall_s)}"),
         ("Tokens", f"{tokens.total:,}", f"{tokens.input:,} in · {tokens.output:,} out · {tokens.cache_read:,} cached"),
         ("Cost", usd(report.usd), f"{sum(a.model_calls for a in report.agents)} model calls"),
@@ -134,7 +137,7 @@ table.tasks,table.calls{table-layout:fixed}td{overflow-wrap:anywhere}
 .detail-row h4{font-size:12px;margin:10px 0 4px;color:#475569;text-transform:uppercase;letter-spacing:.04em}
 table.calls td{font-size:12px;padding:3px 6px}table.calls code{white-space:pre-wrap}
 table.calls .ok{color:#15803d}table.calls .bad{color:#dc2626}
-.check{font-size:12.5px;margin:4px 0}.check.pass b{color:#15803d}.check.fail b{color:#dc2626}
+.check{font-size:12.5px;margin:4px 0}.check.pass b{color:#15803d}.check.fail b{color:#dc2626}.check.unverified b{color:#b45309}
 .check pre{white-space:pre-wrap;color:#334155;background:#f8fafc;padding:6px;border-radius:6px;max-height:240px;overflow:auto;margin:4px 0}
 .approvals{margin:0;padding-left:18px;font-size:12.5px}
 svg.dag{display:block;height:auto;margin:0 auto}
@@ -146,6 +149,7 @@ td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .pill{border:1px solid;border-radius:999px;padding:1px 8px;font-size:12px;white-space:nowrap}
 .dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px}
 .checks{list-style:none;margin:0;padding:0}.checks .pass{color:#15803d}.checks .fail{color:#dc2626}
+.checks .unverified{color:#b45309}
 .checks pre{white-space:pre-wrap;color:#334155;background:#f8fafc;padding:6px;border-radius:6px;max-height:240px;overflow:auto}
 .muted{color:#94a3b8}
 @media (max-width:900px){.cards{grid-template-columns:repeat(2,1fr)}.costs{grid-template-columns:1fr}}

@@ -27,11 +27,18 @@ def href(root: str, path: str) -> str:
     return esc(f"{root.rstrip('/')}/{target}" if root else target)
 
 
+_MARKS = {"passed": ("✓", "pass"), "failed": ("✗", "fail"), "unverified": ("?", "unverified")}
+
+
 def _checks(task: TaskReport) -> str:
-    items = [
-        f'<li class="{"pass" if c.passed else "fail"}">{"✓" if c.passed else "✗"} {esc(c.kind)}: {esc(c.argument)}</li>'
-        for c in task.checks
-    ]
+    items: list[str] = []
+    for c in task.checks:
+        mark, css = _MARKS[c.outcome]
+        why = ""
+        if c.unverified:
+            first = c.output.splitlines()[0] if c.output else ""
+            why = f' <span class="muted">unverified: {esc(first)}</span>'
+        items.append(f'<li class="{css}">{mark} {esc(c.kind)}: {esc(c.argument)}{why}</li>')
     items += [f'<li class="fail">⚠ {esc(problem)}</li>' for problem in task.tool_problems]
     return f'<ul class="checks">{"".join(items)}</ul>' if items else '<span class="muted">—</span>'
 
@@ -65,7 +72,7 @@ def _details(task: TaskReport) -> str:
         )
     if task.checks:
         checks = "".join(
-            f'<div class="check {"pass" if c.passed else "fail"}"><b>{"✓" if c.passed else "✗"} {esc(c.kind)}:</b> '
+            f'<div class="check {_MARKS[c.outcome][1]}"><b>{_MARKS[c.outcome][0]} {esc(c.kind)}:</b> '
             f"{esc(c.argument)}{f'<pre>{esc(c.output)}</pre>' if c.output else ''}</div>"
             for c in task.checks
         )
