@@ -2,6 +2,7 @@
 scale.
 
     uv run python examples/customer_ltv/generate_data.py                # seeds/raw_*.csv at scale 1
+                                                                        # and acceptance/customer_ltv.csv
     uv run python examples/customer_ltv/generate_data.py --check        # exit 1 if the seeds differ
     uv run python examples/customer_ltv/generate_data.py --scale 10 --out DIR
     uv run python examples/customer_ltv/generate_data.py --scale 100 --database FILE.duckdb
@@ -14,6 +15,10 @@ and their orders, with more customers after them (order and payment ids are renu
 ``--database`` loads the rows into the raw schema of a DuckDB file (``raw.raw_customers``,
 ``raw.raw_orders``, ``raw.raw_payments``) when those tables are missing, and leaves them alone when they
 exist — the way to put millions of rows in front of dbt without CSV seeds.
+
+At scale 1 it also writes ``acceptance/customer_ltv.csv``: what the stakeholders expect the
+``customer_ltv`` mart to hold, computed from the raw rows in plain Python (the plan's ``table`` check
+compares the mart with it).
 
 What the data holds, on purpose: customers without orders; orders in five statuses; payments by four
 methods, some failed (retried with another method), some zero-amount coupons, and refunds of returned
@@ -31,6 +36,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -145,6 +151,38 @@ def generate(scale: int = 1) -> RawData:
     return RawData(customers, orders, payments)
 
 
+def tier(value: Decimal) -> str:
+    """The spec's LTV tiers."""
+    if value >= 150:
+        return "high"
+    if value >= 50:
+        return "medium"
+    return "low" if value > 0 else "none"
+
+
+def expected_ltv(data: RawData) -> list[tuple[int, str, int, str]]:
+    """What the spec says customer_ltv holds, computed here from the raw rows in plain Python:
+    (customer_id, lifetime_value, number_of_orders, ltv_tier) per customer. Lifetime value is the sum of
+    the successful payments of the customer's orders (refunds negative), in currency units."""
+    paid: dict[int, int] = {}
+    for _, order, _, state, cents in data.payments:
+        if state == "success":
+            paid[order] = paid.get(order, 0) + cents
+    cents_of: dict[int, int] = {}
+    count: dict[int, int] = {}
+    for order, customer, _, _ in data.orders:
+        cents_of[customer] = cents_of.get(customer, 0) + paid.get(order, 0)
+        count[customer] = count.get(customer, 0) + 1
+    rows: list[tuple[int, str, int, str]] = []
+    for customer, _, _ in data.customers:
+        value = Decimal(cents_of.get(customer, 0)) / 100
+        rows.append((customer, f"{value:.2f}", count.get(customer, 0), tier(value)))
+    return rows
+
+
+ACCEPTANCE = ("customer_id", "lifetime_value", "number_of_orders", "ltv_tier")
+
+
 def csv_text(rows: list[tuple[object, ...]], header: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -157,6 +195,12 @@ def write_seeds(data: RawData, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in data.tables().items():
         (folder / f"{name}.csv").write_text(csv_text(rows, HEADERS[name]), encoding="utf-8")
+
+
+def write_acceptance(data: RawData, folder: Path) -> None:
+    """``customer_ltv.csv``: the stakeholders' expected mart, for the plan's ``table`` check."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "customer_ltv.csv").write_text(csv_text(list(expected_ltv(data)), ACCEPTANCE), encoding="utf-8")
 
 
 def load_database(data: RawData, database: Path) -> list[str]:
@@ -204,6 +248,9 @@ def main(argv: list[str]) -> int:
             for name, rows in data.tables().items()
             if (args.out / f"{name}.csv").read_text(encoding="utf-8") != csv_text(rows, HEADERS[name])
         ]
+        expected = csv_text(list(expected_ltv(data)), ACCEPTANCE)
+        if args.scale == 1 and (HERE / "acceptance" / "customer_ltv.csv").read_text(encoding="utf-8") != expected:
+            stale.append("acceptance/customer_ltv.csv")
         print("seeds are up to date" if not stale else f"seeds out of date: {', '.join(stale)}")
         return 1 if stale else 0
     if args.database is not None:
@@ -211,6 +258,8 @@ def main(argv: list[str]) -> int:
         print(f"loaded {', '.join(loaded) or 'nothing (the raw tables exist)'} into {args.database}")
         return 0
     write_seeds(data, args.out)
+    if args.out == SEEDS:
+        write_acceptance(data, HERE / "acceptance")
     print(
         f"wrote {len(data.customers):,} customers, {len(data.orders):,} orders, {len(data.payments):,} payments "
         f"to {args.out}"

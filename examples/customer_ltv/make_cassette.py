@@ -671,10 +671,10 @@ def script(f: Facts) -> dict[str, list[Turn]]:
                         ),
                         artifacts=["dacrew.yml"],
                         details=(
-                            "profiles.yml is a secrets file for the agents, so it was not read; the parent's "
-                            "`dbt: build --select path:seeds` check proves the profile connects."
+                            "profiles.yml is a secrets file for the agents, so it was not read; T002's first "
+                            "dbt build proves the profile connects."
                         ),
-                        testing_strategy="The parent builds the three seeds with dbt as this task's check.",
+                        testing_strategy="The parent checks dbt_project.yml and dacrew.yml for the settings.",
                         next_steps="T002 declares the raw tables as the `jaffle_shop` source.",
                     )
                 ],

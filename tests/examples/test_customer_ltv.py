@@ -44,6 +44,7 @@ def test_the_cassette_is_what_the_generator_writes() -> None:
 def test_the_example_holds_only_what_a_team_has_before_the_feature() -> None:
     assert not (EXAMPLE / "models").exists()
     assert not (EXAMPLE / "findings").exists()
+    assert {p.name for p in (EXAMPLE / "acceptance").iterdir()} == {"customer_ltv.csv"}
     assert {p.name for p in (EXAMPLE / "seeds").iterdir()} == {
         "raw_customers.csv",
         "raw_orders.csv",
@@ -185,3 +186,16 @@ def test_a_run_converts_back_into_the_same_model_turns(workdir: Path) -> None:
         return sorted((r["task"], r["attempt"], r["step"], r["response"]) for r in records[1:])
 
     assert turns(recorded) == turns(shipped)
+
+
+def test_the_acceptance_table_is_what_the_seeds_imply() -> None:
+    # The plan's `table` check compares the mart with acceptance/customer_ltv.csv: it must itself agree
+    # with this file's independent computation from the raw seeds.
+    with (EXAMPLE / "acceptance" / "customer_ltv.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = expected_ltv()
+    assert [int(r["customer_id"]) for r in rows] == sorted(expected)
+    for r in rows:
+        want = expected[int(r["customer_id"])]
+        assert Decimal(r["lifetime_value"]) == want["lifetime_value"]
+        assert (int(r["number_of_orders"]), r["ltv_tier"]) == (want["number_of_orders"], want["ltv_tier"])
