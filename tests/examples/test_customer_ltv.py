@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from dacrew.cli import app
 from dacrew.findings.store import FindingsStore
-from dacrew.plan.parse import parse_plan_file
+from dacrew.plan.parse import parse_plan, parse_plan_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "customer_ltv"
@@ -45,6 +45,7 @@ def test_the_example_holds_only_what_a_team_has_before_the_feature() -> None:
     assert not (EXAMPLE / "models").exists()
     assert not (EXAMPLE / "findings").exists()
     assert {p.name for p in (EXAMPLE / "acceptance").iterdir()} == {"customer_ltv.csv"}
+    assert not list(EXAMPLE.glob("*.duckdb"))
     assert {p.name for p in (EXAMPLE / "seeds").iterdir()} == {
         "raw_customers.csv",
         "raw_orders.csv",
@@ -110,7 +111,7 @@ def _tool(work: Path, name: str, args: dict[str, Any]) -> dict[str, Any]:
 def test_every_task_completes_with_every_plan_check_run_and_passed(workdir: Path) -> None:
     plan = parse_plan_file(EXAMPLE / "tasks.md")
     store = FindingsStore(workdir)
-    assert len(plan.tasks) == 13
+    assert len(plan.tasks) == 18
     for task in plan.tasks:
         finding = store.read(task.id)
         assert finding is not None, task.id
@@ -127,8 +128,12 @@ def test_every_task_completes_with_every_plan_check_run_and_passed(workdir: Path
     # Every tool call the recorded decisions make succeeds: no summary claims work a guard refused.
     events = [json.loads(line) for line in (run / "events.jsonl").read_text(encoding="utf-8").splitlines()]
     results = [(e["task"], e["tool"], e["status"]) for e in events if e["type"] == "tool_result"]
-    assert len(results) >= 60
+    assert len(results) >= 80
     assert [r for r in results if r[2] != "ok"] == []
+    # The production build went through the approval policy, and production holds the feature.
+    approvals = [(e["task"], e["approved"], e.get("by")) for e in events if e["type"] == "approval"]
+    assert approvals == [("T016", True, "policy")]
+    assert (workdir / "customer_ltv_prod.duckdb").is_file()
 
 
 @pytest.mark.slow
@@ -172,7 +177,12 @@ def test_the_tableau_data_source_and_the_pipeline_are_real(workdir: Path) -> Non
     pipeline = _tool(workdir, "orchestra_validate_pipeline", {"path": "orchestration/pipelines/customer_ltv_daily.yml"})
     assert pipeline["valid"]
     assert pipeline["tasks"] == ["dbt_build", "refresh_extract"]
-    assert "cluster by (order_date)" in (workdir / "snowflake" / "planned_ddl.sql").read_text(encoding="utf-8")
+    quality = _tool(
+        workdir, "orchestra_validate_pipeline", {"path": "orchestration/pipelines/customer_ltv_quality.yml"}
+    )
+    assert quality["valid"]
+    planned = (workdir / "snowflake" / "planned_ddl.sql").read_text(encoding="utf-8")
+    assert "alter table raw.raw_orders cluster by (order_date)" in planned
 
 
 @pytest.mark.slow
@@ -199,3 +209,20 @@ def test_the_acceptance_table_is_what_the_seeds_imply() -> None:
         want = expected[int(r["customer_id"])]
         assert Decimal(r["lifetime_value"]) == want["lifetime_value"]
         assert (int(r["number_of_orders"]), r["ltv_tier"]) == (want["number_of_orders"], want["ltv_tier"])
+
+
+def test_the_plan_is_the_templates_18_tasks() -> None:
+    # Same ids, owners, dependencies, [P] markers and integration points as the shipped template.
+    from importlib import resources
+
+    template_text = resources.files("dacrew.prompts").joinpath("tasks-template.md").read_text(encoding="utf-8")
+    template = parse_plan(template_text, "tasks-template.md")
+    example = parse_plan_file(EXAMPLE / "tasks.md")
+    shape = [(t.id, t.owners, t.dependencies, t.parallel, t.phase) for t in template.tasks]
+    assert [(t.id, t.owners, t.dependencies, t.parallel, t.phase) for t in example.tasks] == shape
+
+    def links(plan: Any) -> list[tuple[str, str]]:
+        return [(i.upstream, i.downstream) for i in plan.integration_points]
+
+    assert links(example) == links(template)
+    assert all(t.checks for t in example.tasks)
