@@ -156,12 +156,28 @@ def _place(layers: list[list[_Item]], up: dict[str, list[str]], down: dict[str, 
         rows = layers[1:] if sweep % 2 == 0 else layers[-2::-1]
         neighbours = up if sweep % 2 == 0 else down
         for layer in rows:
+            wanted = [_wanted(item, [everything[k] for k in neighbours[item.key]]) for item in layer]
+            # Pushing overlaps apart rightwards alone drifts a layer right, leftwards alone left: take the
+            # mean of the two (both keep the order and the gaps, so their mean does too).
+            right: list[float] = []
             end = float("-inf")
-            for item in layer:
-                linked = [everything[k] for k in neighbours[item.key]]
-                wanted = sum(o.x + o.width / 2 for o in linked) / len(linked) - item.width / 2 if linked else item.x
-                item.x = max(wanted, end + gap)
-                end = item.x + item.width
+            for item, x in zip(layer, wanted, strict=True):
+                right.append(max(x, end + gap))
+                end = right[-1] + item.width
+            left: list[float] = [0.0] * len(layer)
+            start = float("inf")
+            for n in range(len(layer) - 1, -1, -1):
+                left[n] = min(wanted[n], start - gap - layer[n].width)
+                start = left[n]
+            for item, a, b in zip(layer, right, left, strict=True):
+                item.x = (a + b) / 2
+
+
+def _wanted(item: _Item, linked: list[_Item]) -> float:
+    """Where ``item`` would sit centred under (or over) the items it links to."""
+    if not linked:
+        return item.x
+    return sum(o.x + o.width / 2 for o in linked) / len(linked) - item.width / 2
 
 
 def _ports(box_x: float, box_w: float, count: int, index: int) -> float:
