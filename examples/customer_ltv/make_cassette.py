@@ -1888,8 +1888,9 @@ def script(f: Facts) -> dict[str, list[Turn]]:
                         "delegate",
                         agent="dbt-expert",
                         instructions=(
-                            "Deploy to production: dbt_build --select 'path:seeds source:jaffle_shop+' with target "
-                            f"prod ({PROD_DATABASE}); it needs approval, which the project's policy decides."
+                            "Deploy to production, target prod "
+                            f"({PROD_DATABASE}): dbt_build --select path:seeds (the raw load), then dbt_build "
+                            "--select source:jaffle_shop+; each needs approval, which the project's policy decides."
                         ),
                     )
                 ],
@@ -1917,12 +1918,18 @@ def script(f: Facts) -> dict[str, list[Turn]]:
             ),
         ],
         "T016/dbt-expert": [
-            Turn("Building production.", [call("dbt_build", select="path:seeds source:jaffle_shop+", target="prod")]),
+            # The raw load first: dbt does not know a seed feeds the source, so one build of both could
+            # test the source before the seed has loaded it.
+            Turn("Loading production's raw data.", [call("dbt_build", select="path:seeds", target="prod")]),
+            Turn("Building production.", [call("dbt_build", select="source:jaffle_shop+", target="prod")]),
             Turn(
                 "Production green.",
                 [
                     complete(
-                        summary=f"dbt build --select 'path:seeds source:jaffle_shop+' --target prod passed: seeds, staging, intermediate and marts with every test, in {PROD_DATABASE}."
+                        summary=(
+                            "dbt build --select path:seeds, then --select source:jaffle_shop+, both --target prod, "
+                            f"passed: the raw load, staging, intermediate and marts with every test, in {PROD_DATABASE}."
+                        )
                     )
                 ],
             ),

@@ -132,7 +132,7 @@ def test_every_task_completes_with_every_plan_check_run_and_passed(workdir: Path
     assert [r for r in results if r[2] != "ok"] == []
     # The production build went through the approval policy, and production holds the feature.
     approvals = [(e["task"], e["approved"], e.get("by")) for e in events if e["type"] == "approval"]
-    assert approvals == [("T016", True, "policy")]
+    assert approvals == [("T016", True, "policy"), ("T016", True, "policy")]
     assert (workdir / "customer_ltv_prod.duckdb").is_file()
 
 
