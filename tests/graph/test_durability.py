@@ -331,7 +331,8 @@ def test_small_mistakes_are_exit_2(tmp_path: Path) -> None:
     assert "invalid run id" in bad_id.output
 
 
-def test_a_workdir_is_a_fresh_copy_every_time(tmp_path: Path) -> None:
+def test_a_workdir_is_a_fresh_copy_every_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a --workdir run records its folder in the current one
     project = tmp_path / "project"
     write_plan(project, [T("T001")])
     work = tmp_path / "work"

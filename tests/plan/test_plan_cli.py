@@ -41,9 +41,9 @@ def test_show_text() -> None:
     result = runner.invoke(app, ["plan", "show", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "  T004 [P] Staging Models (dbt-expert)  ← T002" in out
-    assert "  wave   3 @ 2: T003, T004, T005" in out
-    assert "Critical path (8): T001 → T002 → T004 → T006 → T007 → T008 → T009 → T013" in out
+    assert "  T004 [P] Source Data Validation (dbt-expert)  ← T002" in out
+    assert "  wave   4 @ 3: T004, T006, T007" in out
+    assert "Critical path (10): T001 → T002 → T004 → T005 → T008 → T009 → T010 → T013 → T016 → T018" in out
     assert result.stderr == ""
 
 
@@ -174,7 +174,7 @@ def test_subprocess_smoke(tmp_path: Path) -> None:
         timeout=60,
     )
     assert good.returncode == 0, good.stderr
-    assert [t["id"] for t in json.loads(good.stdout)["tasks"]][-1] == "T013"
+    assert [t["id"] for t in json.loads(good.stdout)["tasks"]][-1] == "T018"
     broken = tmp_path / "tasks.md"
     broken.write_bytes(b"\xff\xfe garbage")
     bad = subprocess.run(

@@ -37,25 +37,25 @@ SPECKIT = """\
 def test_example_plan_is_clean_and_complete() -> None:
     plan, warnings = compile_plan(EXAMPLE, strict=True)
     assert warnings == []
-    assert plan.notes == []
+    # The template's own integration point T011 → T013 adds a dependency, and says so.
+    assert [n.message for n in plan.notes] == ["T013 now depends on T011: the integration point T011 → T013 says so"]
     assert plan.feature == "Customer Lifetime Value"
     assert plan.branch == "014-customer-ltv"
     assert plan.date == "2026-11-28"
-    assert 10 <= len(plan.tasks) <= 14
+    assert len(plan.tasks) == 18
     parallel = [t.id for t in plan.tasks if t.parallel]
     assert 0 < len(parallel) < len(plan.tasks)
     kinds = {c.kind for t in plan.tasks for c in t.checks}
-    assert kinds == {"dbt", "sql", "table", "file", "tableau", "orchestra", "finding"}
-    ltv = plan.by_id["T008"]
-    assert [(c.kind, c.argument) for c in ltv.checks] == [
-        ("dbt", "build --select customer_ltv"),
-        ("sql", "select count(*) = 50 from analytics.customer_ltv"),
-        ("sql", "select sum(lifetime_value) = 3964.76 from analytics.customer_ltv"),
-        ("table", "analytics.customer_ltv matches expected/customer_ltv_tiers.csv"),
+    assert kinds == {"dbt", "sql", "table", "file", "orchestra", "finding"}
+    ltv = plan.by_id["T009"]
+    assert [(c.kind, c.argument) for c in ltv.checks][2:] == [
+        ("sql", "select count(*) = 3000 from analytics.customer_ltv"),
+        ("sql", "select sum(lifetime_value) = 467178.71 from analytics.customer_ltv"),
+        ("table", "analytics.customer_ltv matches acceptance/customer_ltv.csv within 0.005"),
     ]
     assert ltv.checks[0].line == ltv.lines["checks"] + 1
-    assert plan.by_id["T012"].owners == ["orchestra-expert", "dbt-expert"]
-    assert simulate(plan).waves[2] == ["T003", "T004", "T005"]
+    assert plan.by_id["T014"].owners == ["dbt-expert", "orchestra-expert"]
+    assert simulate(plan).waves[3] == ["T004", "T006", "T007"]
 
 
 def test_speckit_owners_dependencies_and_phases() -> None:

@@ -1,4 +1,4 @@
-"""``dacrew run``, ``dacrew resume`` and ``dacrew status``."""
+"""``dacrew run`` and ``dacrew resume`` (``status`` and ``runs``: :mod:`dacrew.cli.status`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ IGNORED_ON_COPY = (".dacrew", "findings", "target", "logs", "dbt_packages", ".ve
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("resume")(resume)
-    app.command("status")(status)
+    from dacrew.cli import status
+
+    status.register(app)
 
 
 def _resolve_target(target: Path, project_dir: Path | None) -> tuple[Path, Path]:
@@ -35,17 +37,33 @@ def _resolve_target(target: Path, project_dir: Path | None) -> tuple[Path, Path]
     return project.resolve(), target.resolve()
 
 
-def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Path]:
+def _check_workdir(project: Path, workdir: Path) -> Path:
+    """The resolved ``--workdir``: empty, new, or an earlier dacrew working copy — never the project."""
     from dacrew.errors import UserError
+    from dacrew.graph.state import STATE_DIR
 
     workdir = workdir.resolve()
-    if workdir.exists() and any(workdir.iterdir()):
-        if not (workdir / ".dacrew").is_dir():
-            raise UserError("--workdir must be empty or a previous dacrew working copy", path=str(workdir))
-        if workdir == project or project.is_relative_to(workdir):
-            raise UserError("--workdir must not hold the project itself", path=str(workdir))
-        # A fresh copy every time: leftovers of an earlier run must not make this one pass.
-        shutil.rmtree(workdir)
+    if workdir == project or project.is_relative_to(workdir):
+        raise UserError("--workdir must not hold the project itself", path=str(workdir))
+    if workdir.exists() and not workdir.is_dir():
+        raise UserError("--workdir must be a folder", path=str(workdir))
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / STATE_DIR).is_dir():
+        raise UserError("--workdir must be empty or a previous dacrew working copy", path=str(workdir))
+    return workdir
+
+
+def _copy_to_workdir(project: Path, plan: Path, workdir: Path) -> tuple[Path, Path]:
+    """Copy the project into ``workdir`` (with its run lock held): everything an earlier run left there
+    goes — leftovers must not make this run pass — except ``.dacrew/``, the history of its runs."""
+    from dacrew.graph.state import STATE_DIR
+
+    for entry in workdir.iterdir():
+        if entry.name == STATE_DIR:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     shutil.copytree(project, workdir, ignore=shutil.ignore_patterns(*IGNORED_ON_COPY), dirs_exist_ok=True)
     rel = plan.relative_to(project) if plan.is_relative_to(project) else None
     new_plan = workdir / rel if rel else plan
@@ -76,6 +94,7 @@ def _asker(board: Any) -> Any:
 
 def _finish(result: Any, settings: Any) -> None:
     """After the board's summary: what to do next (a paused run), and where the report is."""
+    from dacrew.cli.where import resume_command
     from dacrew.report.requests import describe_request
 
     if result.status == "paused":
@@ -86,10 +105,8 @@ def _finish(result: Any, settings: Any) -> None:
             request = describe_request(p.get("request"), str(p.get("digest") or ""))
             if request:
                 typer.echo(f"    request: {request}", err=True)
-        typer.echo(
-            f"answer with: dacrew resume {result.run_id} --answer [TASK=]TEXT | --approve [TASK] | --deny [TASK]",
-            err=True,
-        )
+        command = resume_command(result.run_id, settings.project)
+        typer.echo(f"answer with: {command} --answer [TASK=]TEXT | --approve [TASK] | --deny [TASK]", err=True)
     report = settings.run_dir / "report.html"
     if report.is_file():
         typer.echo(f"report: {report}", err=True)
@@ -135,51 +152,57 @@ def run(
     ),
 ) -> None:
     """Run a task plan to the end: each task to its specialist, verified, findings handed on."""
+    from dacrew.cli.where import remember_workdir
     from dacrew.config import load_config
     from dacrew.errors import UserError
     from dacrew.findings.format import now_iso
+    from dacrew.graph.runner import project_run_lock
     from dacrew.graph.state import RunSettings, list_runs, new_run_id
     from dacrew.plan.validate import compile_plan
 
     if gate not in (None, "phases", "none"):
         raise UserError(f"--gate takes 'phases' or 'none', not {gate!r}")
     project, plan = _resolve_target(target, project_dir)
-    if workdir is not None:
-        project, plan = _copy_to_workdir(project, plan, workdir)
-    _plan, warnings = compile_plan(plan)
-    for w in warnings:
-        typer.echo(str(w), err=True)
-    config = load_config(project)
-    _warn_about_paused_runs(project)
-    if dry_run and workdir is None:
-        _refuse_dry_run_over_real_findings(project)
-    rid = run_id or new_run_id()
-    if run_id is not None:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", run_id) or ".." in run_id:
-            raise UserError(f"invalid run id {run_id!r}: letters, digits, '_', '-' and '.' only")
-        if rid in list_runs(project):
-            raise UserError(f"run {rid} exists already: `dacrew resume {rid}` goes on with it")
-    if model and model.startswith("replay:"):
-        raw = Path(model.removeprefix("replay:"))
-        model = "replay:" + str(raw if raw.is_absolute() else (Path.cwd() / raw).resolve())
-    settings = RunSettings(
-        run_id=rid,
-        plan=str(plan.relative_to(project)) if plan.is_relative_to(project) else str(plan),
-        project_dir=str(project),
-        model=model,
-        dry_run=dry_run,
-        headless=headless,
-        max_parallel=max_parallel or config.run.max_parallel,
-        gates=(gate or config.gates) == "phases",
-        budget_usd=budget_usd if budget_usd is not None else config.run.budget_usd,
-        strict_checks=strict_checks or config.checks == "strict",
-        step_limit=config.run.step_limit,
-        report_json=str(report_json.resolve()) if report_json else None,
-        junit=str(junit.resolve()) if junit else None,
-        rerun_done=rerun_done,
-        created=now_iso(),
-    )
-    _execute(settings, is_resume=False)
+    work = _check_workdir(project, workdir) if workdir is not None else None
+    # The run lock comes first: nothing is copied or written while another run uses the folder.
+    with project_run_lock(work or project):
+        if work is not None:
+            project, plan = _copy_to_workdir(project, plan, work)
+            remember_workdir(work)
+        _plan, warnings = compile_plan(plan)
+        for w in warnings:
+            typer.echo(str(w), err=True)
+        config = load_config(project)
+        _warn_about_paused_runs(project)
+        if dry_run and workdir is None:
+            _refuse_dry_run_over_real_findings(project)
+        rid = run_id or new_run_id()
+        if run_id is not None:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", run_id) or ".." in run_id:
+                raise UserError(f"invalid run id {run_id!r}: letters, digits, '_', '-' and '.' only")
+            if rid in list_runs(project):
+                raise UserError(f"run {rid} exists already: `dacrew resume {rid}` goes on with it")
+        if model and model.startswith("replay:"):
+            raw = Path(model.removeprefix("replay:"))
+            model = "replay:" + str(raw if raw.is_absolute() else (Path.cwd() / raw).resolve())
+        settings = RunSettings(
+            run_id=rid,
+            plan=str(plan.relative_to(project)) if plan.is_relative_to(project) else str(plan),
+            project_dir=str(project),
+            model=model,
+            dry_run=dry_run,
+            headless=headless,
+            max_parallel=max_parallel or config.run.max_parallel,
+            gates=(gate or config.gates) == "phases",
+            budget_usd=budget_usd if budget_usd is not None else config.run.budget_usd,
+            strict_checks=strict_checks or config.checks == "strict",
+            step_limit=config.run.step_limit,
+            report_json=str(report_json.resolve()) if report_json else None,
+            junit=str(junit.resolve()) if junit else None,
+            rerun_done=rerun_done,
+            created=now_iso(),
+        )
+        _execute(settings, is_resume=False)
 
 
 def _refuse_dry_run_over_real_findings(project: Path) -> None:
@@ -227,7 +250,10 @@ def _execute(settings: Any, *, is_resume: bool, resume_values: dict[str, Any] | 
                 observers=observers,
             )
     except KeyboardInterrupt:
-        typer.echo(f"\nstopped: `dacrew resume {settings.run_id}` goes on where it left off", err=True)
+        from dacrew.cli.where import resume_command
+
+        command = resume_command(settings.run_id, settings.project)
+        typer.echo(f"\nstopped: `{command}` goes on where it left off", err=True)
         raise typer.Exit(130) from None
     typer.echo(board.summary(), err=True)
     _finish(result, settings)
@@ -251,7 +277,9 @@ def _board(settings: Any, *, replay: bool) -> tuple[list[Any], Any]:
 
 def resume(
     run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run to go on with (see `dacrew status`)."),
-    project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
+    project_dir: Path | None = typer.Option(
+        None, "--project-dir", help="The project folder (default: here, or the last --workdir used from here)."
+    ),
     headless: bool | None = typer.Option(
         None, "--headless/--interactive", help="Never prompt (default: as the run was started)."
     ),
@@ -267,10 +295,11 @@ def resume(
 ) -> None:
     """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""
     from dacrew.cli.answers import resolve_answers
+    from dacrew.cli.where import candidate_projects, project_of_run
     from dacrew.graph.runner import last_pending
     from dacrew.graph.shared import load_run
 
-    settings, shared_events, _findings = load_run(project_dir.resolve(), run_id)
+    settings, shared_events, _findings = load_run(project_of_run(run_id, candidate_projects(project_dir)), run_id)
     if headless is not None:
         settings.headless = headless
     if budget_usd is not None:
@@ -281,30 +310,3 @@ def resume(
     if answer or approve or deny:
         values = resolve_answers(last_pending(settings, shared_events), answer, list(approve), list(deny))
     _execute(settings, is_resume=True, resume_values=values)
-
-
-def status(
-    run_id: str | None = typer.Argument(None, metavar="[RUN_ID]", help="The run (default: the latest)."),
-    project_dir: Path = typer.Option(Path("."), "--project-dir", help="The project folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Show a run's tasks, their status, and what it waits for."""
-    from dacrew.cli.status_view import dump, status_of
-    from dacrew.graph.shared import load_run
-    from dacrew.report.requests import describe_request
-
-    settings, shared_events, shared_findings = load_run(project_dir.resolve(), run_id)
-    info = status_of(settings, events=shared_events, findings=shared_findings)
-    if as_json:
-        typer.echo(dump(info))
-        return
-    typer.echo(f"run {info['run_id']}: {info['status']} · plan {info['plan']}")
-    widths = [max((len(str(t[k])) for t in info["tasks"]), default=0) for k in ("task", "status", "owner")]
-    for t in info["tasks"]:
-        cells = [str(t[k]).ljust(w) for k, w in zip(("task", "status", "owner"), widths, strict=True)]
-        typer.echo(f"  {'  '.join(cells)}  attempt {t['attempt']}")
-    for p in info["pending"]:
-        typer.echo(f"  waiting: {p.get('task')} [{p.get('kind')}] {p.get('text')}")
-        request = describe_request(p.get("request"), str(p.get("digest") or ""))
-        if request:
-            typer.echo(f"    request: {request}")

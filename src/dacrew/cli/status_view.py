@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from dacrew.errors import UserError
@@ -60,6 +61,33 @@ def status_of(
         "tasks": tasks,
         "events": len(events),
     }
+
+
+def run_summaries(project: Path) -> list[dict[str, Any]]:
+    """One row per run of ``project``, oldest first: ``run_id``, ``started`` (ISO time), ``status``
+    (completed | failed | paused | budget | stopped | running), ``tasks`` (planned), ``completed``,
+    ``usd`` (the run's model cost, from its own events — later runs do not change it)."""
+    from dacrew.graph.state import list_runs, load_settings
+    from dacrew.report.tally import RunTally
+
+    rows: list[dict[str, Any]] = []
+    for run_id in list_runs(project):
+        settings = load_settings(project, run_id)
+        events = read_events(settings.run_dir)
+        tally = RunTally().apply_all(events)
+        last = next((e.get("type") for e in reversed(events) if str(e.get("type", "")).startswith("run_")), None)
+        rows.append(
+            {
+                "run_id": run_id,
+                "started": settings.created,
+                "status": "stopped" if last == "run_stopped" else tally.status,
+                "tasks": tally.planned_tasks if tally.planned_tasks is not None else len(tally.tasks),
+                "completed": sum(t.status == "completed" for t in tally.tasks.values()),
+                "usd": round(tally.usage.usd, 6),
+            }
+        )
+    rows.sort(key=lambda row: str(row["started"] or ""))
+    return rows
 
 
 def dump(obj: Any) -> str:

@@ -170,12 +170,27 @@ def execute_run(
                 return _execute_locked(settings, resume, is_resume, ask, observers or [], admission, shared)
 
 
+_HELD_LOCKS: dict[Path, int] = {}
+"""Run locks this process holds (by lock file), with how many callers hold each: the CLI takes the lock
+before it copies a project into ``--workdir``, and the run it starts takes it again."""
+
+
 @contextlib.contextmanager
 def project_run_lock(project: Path) -> Iterator[None]:
-    """One run at a time per project: two would share (and rewrite) the same findings."""
+    """One run at a time per project: two would share (and rewrite) the same findings.
+
+    Holds ``<project>/.dacrew/run.lock`` (``flock``) for the block; re-entrant within one process.
+    Raises :class:`UserError` (exit 2) when another process holds it."""
     import fcntl
 
-    path = project / STATE_DIR / "run.lock"
+    path = (project / STATE_DIR / "run.lock").resolve()
+    if path in _HELD_LOCKS:
+        _HELD_LOCKS[path] += 1
+        try:
+            yield
+        finally:
+            _HELD_LOCKS[path] -= 1
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -189,7 +204,11 @@ def project_run_lock(project: Path) -> Iterator[None]:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"dacrew process {os.getpid()}".encode(), 0)
-        yield
+        _HELD_LOCKS[path] = 1
+        try:
+            yield
+        finally:
+            del _HELD_LOCKS[path]
     finally:
         os.close(fd)
 
@@ -337,4 +356,5 @@ def write_reports(settings: RunSettings, rt: Runtime) -> dict[str, Path]:
         rt.store.all(),
         report_json=Path(settings.report_json) if settings.report_json else None,
         junit=Path(settings.junit) if settings.junit else None,
+        project=settings.project,
     )

@@ -20,15 +20,16 @@ def write_run_reports(
     *,
     report_json: Path | None = None,
     junit: Path | None = None,
+    project: Path | None = None,
 ) -> dict[str, Path]:
     """Build the report from ``run_dir``'s event log and ``findings`` and write its three forms into
     ``run_dir``; also to ``report_json`` and ``junit`` when given (``--report-json``, ``--junit``).
-    Returns the run folder's files by form (``json``, ``junit``, ``html``)."""
+    ``project``: the folder the HTML page links findings and artifacts in. Returns the run folder's files by form (``json``, ``junit``, ``html``)."""
     built = build_report(plan, read_events(run_dir), findings)
     out = {"json": run_dir / "report.json", "junit": run_dir / "junit.xml", "html": run_dir / "report.html"}
     write_json(built, out["json"])
     write_junit(built, out["junit"])
-    write_html(built, plan, out["html"])
+    write_html(built, plan, out["html"], project)
     if report_json:
         write_json(built, report_json)
     if junit:

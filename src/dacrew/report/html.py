@@ -1,20 +1,23 @@
 """The run report as one self-contained HTML page: inline CSS and SVG, no scripts, no network.
 
-Sections, top to bottom: a header (status, makespan, tokens, cost), the DAG (columns by dependency
-depth, a band per phase, status colours, an owner stripe), the timeline (a bar per task from its start to
-its finish, earlier attempts faded, and the number of tasks running over time), the costs per task and
-per agent, and the table of tasks with their checks.
+Sections, top to bottom: a header (status, makespan, tokens, cost), the DAG (a layered layout as wide as
+the page, status colours, an owner stripe), the timeline (a bar per stretch of work on a task, earlier
+attempts faded, the times the run was stopped as hatched gaps, and the number of tasks running over
+time), the costs per task and per agent, and the table of tasks (links to findings and artifacts; each
+expands to its tool calls, checks with output and approvals).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dacrew.plan.model import TaskPlan
-from dacrew.report.format import clock, cost_text, duration, esc, owner_color, status_style, tokens_text
+from dacrew.report.format import cost_text, duration, esc, status_style, tokens_text
 from dacrew.report.html_dag import dag_svg
+from dacrew.report.html_tasks import tasks_html
 from dacrew.report.html_timeline import costs_html, timeline_html
-from dacrew.report.model import RunReport, TaskReport, parse_ts
+from dacrew.report.model import RunReport, parse_ts
 
 # -- header ----------------------------------------------------------------------------------------
 
@@ -96,58 +99,10 @@ def _header(report: RunReport) -> str:
     )
 
 
-# -- table -----------------------------------------------------------------------------------------
-
-
-_MARKS = {"passed": ("✓", "pass"), "failed": ("✗", "fail"), "unverified": ("?", "unverified")}
-
-
-def _checks(task: TaskReport) -> str:
-    items: list[str] = []
-    for check in task.checks:
-        mark, css = _MARKS[check.outcome]
-        label = f"{mark} {esc(check.kind)}: {esc(check.argument)}"
-        if check.unverified:
-            label += (
-                f' <span class="muted">unverified: {esc(check.output.splitlines()[0] if check.output else "")}</span>'
-            )
-        if check.output:
-            items.append(
-                f'<li class="{css}"><details><summary>{label}</summary><pre>{esc(check.output)}</pre></details></li>'
-            )
-        else:
-            items.append(f'<li class="{css}">{label}</li>')
-    items += [f'<li class="fail">⚠ {esc(problem)}</li>' for problem in task.tool_problems]
-    return f'<ul class="checks">{"".join(items)}</ul>' if items else '<span class="muted">—</span>'
-
-
-def _table(report: RunReport) -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("Task", "Title", "Phase", "Owner", "Status", "Started", "Duration", "Att.", "Tokens", "USD", "Checks")
-    )
-    rows: list[str] = []
-    for t in report.tasks:
-        stroke, fill = status_style(t.status)
-        rows.append(
-            f'<tr data-task="{esc(t.id)}"><td class="nid">{esc(t.id)}</td><td>{esc(t.title)}</td><td>{esc(t.phase)}</td>'
-            f'<td class="owner"><i class="dot" style="background:{owner_color(t.owner)}"></i>{esc(t.owner)}</td>'
-            f'<td><span class="pill" style="background:{fill};border-color:{stroke};color:{stroke}">'
-            f"{esc(t.status.replace('_', ' '))}</span></td>"
-            f'<td class="num">{clock(t.started)}</td><td class="num">{duration(t.duration_s)}</td>'
-            f'<td class="num">{t.attempts}</td><td class="num">{tokens_text(t.tokens.total, t.estimated)}</td><td class="num">{cost_text(t.usd, t.estimated_usd)}</td>'
-            f"<td>{_checks(t)}</td></tr>"
-        )
-        note = t.question if t.status == "needs_input" and t.question else t.error
-        if note:
-            rows.append(f'<tr class="note-row"><td></td><td colspan="10" style="color:{stroke}">{esc(note)}</td></tr>')
-    return f'<section><h2>Tasks</h2><div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div></section>'
-
-
 _CSS = """
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#0f172a;background:#f8fafc}
-main{max-width:1240px;margin:0 auto;padding:24px}
+main{max-width:1480px;margin:0 auto;padding:24px}
 header{display:flex;justify-content:space-between;align-items:center;gap:16px;padding:16px 20px;
  border-left:6px solid;border-radius:10px}
 h1{margin:0;font-size:24px}h2{font-size:17px;margin:0 0 10px}h3{font-size:13px;margin:0 0 8px;color:#475569}
@@ -189,9 +144,21 @@ svg text{font-family:inherit}
 .fill{display:block;height:100%;border-radius:4px}
 .bval{color:#475569;font-variant-numeric:tabular-nums}
 table{border-collapse:collapse;width:100%;font-size:13px}
+table.tasks,table.calls{table-layout:fixed}td{overflow-wrap:anywhere}
+.small{font-size:11.5px}.links{font-size:12px;margin-top:2px}.links a{color:#4338ca}
+.detail-row td{border-bottom:1px solid #e2e8f0;padding-top:0}
+.detail-row summary{cursor:pointer;color:#4338ca;font-size:12.5px}
+.detail-row h4{font-size:12px;margin:10px 0 4px;color:#475569;text-transform:uppercase;letter-spacing:.04em}
+table.calls td{font-size:12px;padding:3px 6px}table.calls code{white-space:pre-wrap}
+table.calls .ok{color:#15803d}table.calls .bad{color:#dc2626}
+.check{font-size:12.5px;margin:4px 0}.check.pass b{color:#15803d}.check.fail b{color:#dc2626}.check.unverified b{color:#b45309}
+.check pre{white-space:pre-wrap;color:#334155;background:#f8fafc;padding:6px;border-radius:6px;max-height:240px;overflow:auto;margin:4px 0}
+.approvals{margin:0;padding-left:18px;font-size:12.5px}
+svg.dag{display:block;height:auto;margin:0 auto}
+.gap{fill:url(#hatch);stroke:#cbd5e1}.gaplabel{font-size:10.5px;fill:#64748b;text-anchor:middle}
 th{text-align:left;font-size:11.5px;color:#64748b;text-transform:uppercase;letter-spacing:.04em;border-bottom:2px solid #e2e8f0;padding:6px 8px}
 td{border-bottom:1px solid #f1f5f9;padding:6px 8px;vertical-align:top}
-td.owner{white-space:nowrap}td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .note-row td{border-bottom:1px solid #e2e8f0;font-size:12.5px;padding-top:0}
 .pill{border:1px solid;border-radius:999px;padding:1px 8px;font-size:12px;white-space:nowrap}
 .dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px}
@@ -203,9 +170,13 @@ td.owner{white-space:nowrap}td.num{font-variant-numeric:tabular-nums;white-space
 """
 
 
-def render_html(report: RunReport, plan: TaskPlan) -> str:
+def render_html(report: RunReport, plan: TaskPlan, root: str = "", files: frozenset[str] | None = None) -> str:
+    """The page; links to findings and artifacts are relative to it (``root``: the project folder as
+    seen from the page, '' when the page sits in it). ``files``: the artifacts that are files or folders
+    (linked; the others, such as warehouse tables, are named); None links every artifact."""
     title = f"dacrew · {report.feature or report.run_id} · {report.status}"
-    body = _header(report) + dag_svg(report, plan) + timeline_html(report) + costs_html(report) + _table(report)
+    body = _header(report) + dag_svg(report, plan) + timeline_html(report) + costs_html(report)
+    body += tasks_html(report, root, files)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -214,11 +185,14 @@ def render_html(report: RunReport, plan: TaskPlan) -> str:
     )
 
 
-def write_html(report: RunReport, plan: TaskPlan, path: Path | str) -> Path:
-    """One self-contained HTML page: header, DAG, timeline, costs and the task table."""
-    from dacrew.report.html import render_html
-
+def write_html(report: RunReport, plan: TaskPlan, path: Path | str, project: Path | None = None) -> Path:
+    """One self-contained HTML page: header, DAG, timeline, costs and the task table, linking to the
+    findings and artifacts under ``project`` (relative links, so the folder can move)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_html(report, plan), encoding="utf-8")
+    root, files = "", None
+    if project is not None:
+        root = os.path.relpath(project.resolve(), target.parent.resolve())
+        files = frozenset(a for t in report.tasks for a in t.artifacts if (project / a).exists())
+    target.write_text(render_html(report, plan, "" if root == "." else root, files), encoding="utf-8")
     return target

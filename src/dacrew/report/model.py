@@ -18,17 +18,20 @@ from pydantic import BaseModel, Field
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.plan.model import TaskPlan
 from dacrew.report.tally import (
+    ApprovalRecord,
     FallbackCall,
     PendingItem,
     RunTally,
     Span,
     TaskTally,
+    ToolCallRecord,
     parse_ts,
     seconds_between,
 )
 
 __all__ = [
     "AgentReport",
+    "ApprovalRecord",
     "FallbackCall",
     "PendingItem",
     "RunReport",
@@ -37,6 +40,7 @@ __all__ = [
     "TaskReport",
     "TaskTally",
     "Tokens",
+    "ToolCallRecord",
     "build_report",
     "parse_ts",
     "report_json",
@@ -100,6 +104,12 @@ class TaskReport(BaseModel):
     """Tool calls that were refused, denied or failed — visible even when the task completed."""
     done_in_plan: bool = False
     """The plan marks the task done (``- [x]``) and the run did not run it."""
+    finding: str = ""
+    """The task's finding, relative to the project folder (``findings/T001.md``); empty when none."""
+    artifacts: list[str] = Field(default_factory=list[str])
+    """What the task produced, relative to the project folder (from its finding)."""
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list[ToolCallRecord])
+    approvals: list[ApprovalRecord] = Field(default_factory=list[ApprovalRecord])
 
     @property
     def unverified(self) -> list[CheckResult]:
@@ -151,6 +161,9 @@ class RunReport(BaseModel):
     tasks: list[TaskReport] = Field(default_factory=list[TaskReport])
     fallback_calls: list[FallbackCall] = Field(default_factory=list[FallbackCall])
     """Model calls answered by ``models.fallback`` after repeated overloads."""
+    sessions: list[Span] = Field(default_factory=list[Span])
+    """The stretches the run was running (start or resume to stop, pause or finish); between two, the
+    run was stopped."""
 
 
 # -- building the report ---------------------------------------------------------------------------
@@ -207,6 +220,10 @@ def _task_report(task_id: str, plan: TaskPlan, tally: TaskTally | None, finding:
         spans=[s.model_copy() for s in t.spans],
         tool_problems=list(t.tool_problems),
         done_in_plan=task.done and status == "completed" and not t.spans,
+        finding=f"findings/{task.id}.md" if finding is not None else "",
+        artifacts=list(finding.artifacts) if finding is not None else [],
+        tool_calls=[c.model_copy() for c in t.tool_calls],
+        approvals=[a.model_copy() for a in t.approvals],
     )
 
 
@@ -287,6 +304,7 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
         gates=dict(run.gates),
         tasks=tasks,
         fallback_calls=list(run.fallback_calls),
+        sessions=[s.model_copy() for s in run.sessions],
     )
 
 

@@ -7,6 +7,7 @@ tolerated, so an older or newer log still folds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,29 @@ class FallbackCall(BaseModel):
     agent: str = ""
     step: int = 0
     model: str = ""
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call of a task, as the report shows it."""
+
+    agent: str = ""
+    tool: str = ""
+    args: str = ""
+    """Its arguments as compact JSON, cut at 400 characters (secrets were redacted when logged)."""
+    status: str = ""
+    """``ok``, ``error``, ``refused``, ``denied``…; empty while the call is out."""
+
+
+class ApprovalRecord(BaseModel):
+    """An approval a task asked for, and how it was decided."""
+
+    tool: str = ""
+    action: str = ""
+    message: str = ""
+    decision: str = "waiting"
+    """``approved``, ``denied`` or ``waiting``."""
+    by: str = ""
+    """``policy`` when the approval policy decided it, else a person."""
 
 
 class PendingItem(BaseModel):
@@ -108,6 +132,8 @@ class TaskTally:
     spans: list[Span] = field(default_factory=list[Span])
     tool_problems: list[str] = field(default_factory=list[str])
     """Tool calls that did not succeed (``warehouse_execute: refused``), in order."""
+    tool_calls: list[ToolCallRecord] = field(default_factory=list[ToolCallRecord])
+    approvals: list[ApprovalRecord] = field(default_factory=list[ApprovalRecord])
 
     @property
     def usage(self) -> Usage:
@@ -146,6 +172,9 @@ class RunTally:
     pending: list[PendingItem] = field(default_factory=list[PendingItem])
     gates: dict[str, str] = field(default_factory=dict[str, str])
     fallback_calls: list[FallbackCall] = field(default_factory=list[FallbackCall])
+    sessions: list[Span] = field(default_factory=list[Span])
+    """Each stretch the run was running: from a start or resume to a stop, pause or finish (the gaps
+    between them are when nobody ran it). ``status``: how the session ended."""
 
     def task(self, task_id: str) -> TaskTally:
         return self.tasks.setdefault(task_id, TaskTally())
@@ -166,6 +195,10 @@ class RunTally:
     def apply(self, event: Mapping[str, Any]) -> None:
         kind = _text(event.get("type"))
         ts = _text(event.get("ts")) or None
+        if kind in ("run_started", "run_resumed") and self.sessions and self.sessions[-1].finished is None:
+            # A new session while the last never ended: that one crashed at its last event.
+            self.sessions[-1].finished = self.last_ts or self.sessions[-1].started
+            self.sessions[-1].status = "crashed"
         self.last_ts = ts or self.last_ts
         handler = _HANDLERS.get(kind)
         if handler is None:
@@ -196,6 +229,18 @@ def _run_started(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     run.planned_tasks = total if isinstance(total, int) else run.planned_tasks
     run.started = run.started or ts
     run.status = "running"
+    _open_session(run, ts)
+
+
+def _open_session(run: RunTally, ts: str | None) -> None:
+    if ts:
+        run.sessions.append(Span(attempt=len(run.sessions) + 1, started=ts))
+
+
+def _close_session(run: RunTally, ts: str | None, status: str) -> None:
+    if run.sessions and run.sessions[-1].finished is None:
+        run.sessions[-1].finished = ts or run.sessions[-1].started
+        run.sessions[-1].status = status
 
 
 def _run_resumed(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
@@ -204,6 +249,7 @@ def _run_resumed(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     run.status = "running"
     run.pending = []
     run.finished = None
+    _open_session(run, ts)
 
 
 def _task_started(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
@@ -253,7 +299,11 @@ def _model_response(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None
 def _tool_call(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     run.agent(_text(e.get("agent"))).tool_calls += 1
     if e.get("task"):
-        run.task(_text(e.get("task"))).activity = _text(e.get("tool"))
+        t = run.task(_text(e.get("task")))
+        t.activity = _text(e.get("tool"))
+        args = json.dumps(e.get("args", {}), ensure_ascii=False, default=str, separators=(", ", ": "))
+        cut = args if len(args) <= 400 else args[:399] + "…"
+        t.tool_calls.append(ToolCallRecord(agent=_text(e.get("agent")), tool=_text(e.get("tool")), args=cut))
 
 
 def _tool_result(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
@@ -263,6 +313,10 @@ def _tool_result(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
         status = _text(e.get("status"))
         if status and status != "ok":
             t.tool_problems.append(f"{_text(e.get('tool'))}: {status}")
+        tool = _text(e.get("tool"))
+        waiting = next((c for c in t.tool_calls if c.tool == tool and not c.status), None)
+        if waiting is not None:
+            waiting.status = status or "ok"
 
 
 def _question(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
@@ -277,11 +331,27 @@ def _approval_requested(run: RunTally, e: Mapping[str, Any], ts: str | None) -> 
     message = _text(e.get("message")) or _text(e.get("action"))
     request = describe_request(e.get("request"), _text(e.get("digest")))
     text = f"{_text(e.get('tool'))}: {message}".strip(": ")
-    run.task(_text(e.get("task"))).approval = f"{text}\nrequest: {request}" if request else text
+    t = run.task(_text(e.get("task")))
+    t.approval = f"{text}\nrequest: {request}" if request else text
+    t.approvals.append(
+        ApprovalRecord(
+            tool=_text(e.get("tool")),
+            action=_text(e.get("action")),
+            message=f"{message}\nrequest: {request}" if request else message,
+        )
+    )
 
 
 def _approval(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
-    run.task(_text(e.get("task"))).approval = ""
+    t = run.task(_text(e.get("task")))
+    t.approval = ""
+    decision = "approved" if e.get("approved") else "denied"
+    waiting = next((a for a in t.approvals if a.tool == _text(e.get("tool")) and a.decision == "waiting"), None)
+    if waiting is None:  # decided by the policy without a request
+        waiting = ApprovalRecord(tool=_text(e.get("tool")), action=_text(e.get("action")))
+        t.approvals.append(waiting)
+    waiting.decision = decision
+    waiting.by = _text(e.get("by")) or "a person"
 
 
 def _outcome(e: Mapping[str, Any]) -> Outcome:
@@ -327,8 +397,19 @@ def _gate(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     run.gates[_text(e.get("phase"))] = _text(e.get("status"))
 
 
+def _run_stopped(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
+    run.status = "stopped"
+    run.finished = ts
+    _close_session(run, ts, "stopped")
+    for t in run.tasks.values():
+        if t.spans and t.spans[-1].finished is None:
+            t.spans[-1].finished = ts
+            t.spans[-1].status = "interrupted"
+
+
 def _run_paused(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     run.status = "paused"
+    _close_session(run, ts, "paused")
     run.exit_code = 3  # stopped, waiting for input or approval (DESIGN: exit codes)
     run.finished = ts
     raw = e.get("pending")
@@ -344,6 +425,7 @@ def _run_finished(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     code = e.get("exit_code")
     run.exit_code = code if isinstance(code, int) else run.exit_code
     run.finished = ts
+    _close_session(run, ts, run.status)
     if "usage" in e:
         run.final_usage = usage_of(e.get("usage"))
 
@@ -363,6 +445,7 @@ _HANDLERS = {
     "check": _check,
     "task_finished": _task_finished,
     "gate": _gate,
+    "run_stopped": _run_stopped,
     "run_paused": _run_paused,
     "run_finished": _run_finished,
 }
