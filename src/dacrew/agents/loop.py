@@ -10,7 +10,6 @@ answers matched to their questions across restarts.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,12 +27,13 @@ from dacrew.agents.completion import (
     tool_schema,
 )
 from dacrew.agents.journal import Journal
+from dacrew.agents.tool_replay import ToolReplay, render_result, result_json
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
+from dacrew.models.replay import ReplayError
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
 
-MAX_RESULT_CHARS = 20_000
 NUDGE = (
     "You ended your turn without calling complete_task or request_input. Finish the task by calling "
     "complete_task with a summary of what you delivered, or ask a person with request_input."
@@ -76,6 +76,13 @@ class AgentRun:
     asker: TaskAsker | None = None
     policy: Callable[[str], bool | None] | None = None
     """Headless runs: decides an approval by rule (None: ask a person)."""
+    recorder: Any = None
+    """The run's :class:`~dacrew.models.cassette.CassetteWriter`: every fresh model turn and tool call."""
+    replay: ToolReplay | None = None
+    """A replayed run's tool records: served (full replay) or compared (model replay)."""
+    cassette_task: str = ""
+    """The cassette key of this conversation: ``T004``, or ``T014/orchestra-expert`` for a delegate."""
+    attempt: int = 1
 
 
 def _schemas(run: AgentRun) -> list[dict[str, Any]]:
@@ -99,18 +106,12 @@ def _clean(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _result_text(result: Any) -> str:
-    text = result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result, default=str)
-    if len(text) > MAX_RESULT_CHARS:
-        text = text[:MAX_RESULT_CHARS] + f"… [truncated {len(text) - MAX_RESULT_CHARS} characters]"
-    return text
-
-
 async def run_agent(run: AgentRun) -> AgentOutcome:
     """Run the conversation to ``complete_task``, a failure, or an interrupt (which propagates)."""
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage, message_to_dict, messages_from_dict
 
-    model = run.model.bind_tools(_schemas(run)) if run.bind else run.model
+    schemas = _schemas(run)
+    model = run.model.bind_tools(schemas) if run.bind else run.model
     messages: list[Any] = [run.system, HumanMessage(content=run.prompt)]
     outcome = AgentOutcome(status="failed")
     nudged = False
@@ -133,6 +134,10 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                 run.emit("model_error", agent=run.agent, step=step, error=outcome.error)
                 return outcome
             run.journal.record_model(mkey, message_to_dict(reply), model=run.model_name)
+            if run.recorder is not None:
+                run.recorder.model_turn(
+                    run.cassette_task, run.attempt, step, reply, messages=messages, tools=schemas if run.bind else ()
+                )
             usage = usage_from_message(reply, run.model_name, run.pricing)
             run.emit(
                 "model_response",
@@ -166,7 +171,11 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
             elif name == REQUEST_INPUT:
                 content = await _ask(run, f"{mkey}/{call_id}", args)
             else:
-                content = await _call_tool(run, f"{mkey}/{call_id}", name, args)
+                try:
+                    content = await _call_tool(run, f"{mkey}/{call_id}", name, args, step=step, call_id=call_id)
+                except ReplayError as exc:  # strict replay: a tool result drifted
+                    outcome.error = str(exc)
+                    return outcome
             messages.append(ToolMessage(content=content, tool_call_id=call_id, name=name))
         if finished is not None:
             outcome.status = "completed"
@@ -212,11 +221,20 @@ async def _ask(run: AgentRun, key: str, args: dict[str, Any]) -> str:
     return f"Answer from a person: {answer}"
 
 
-async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -> str:
-    """Run one tool call (or replay it from the journal) and return what the model reads."""
+async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any], *, step: int, call_id: str) -> str:
+    """Run one tool call (or replay it from the journal or, in full replay, the cassette) and return
+    what the model reads."""
     recorded = run.journal.tool(key)
     if recorded is not None:
         return str(recorded["content"])
+    if run.replay is not None and run.replay.full and name != DELEGATE:
+        served = run.replay.serve(run.cassette_task, run.attempt, step, call_id, name)
+        if served is not None:
+            content, status = served
+            run.emit("tool_call", agent=run.agent, tool=name, args=args, replayed=True)
+            run.emit("tool_result", agent=run.agent, tool=name, status=status, chars=len(content))
+            run.journal.record_tool(key, content, status)
+            return content
     approvals = 0
     if name == DELEGATE and run.delegate is not None:
         try:
@@ -232,10 +250,12 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
     if tool is None:
         return f"unknown tool {name!r}; your tools are: {', '.join(sorted(run.tools))}, {COMPLETE}, {REQUEST_INPUT}"
     run.emit("tool_call", agent=run.agent, tool=name, args=args)
+    data: Any = None
     while True:
         try:
             result = await asyncio.to_thread(tool.call, run.ctx, args)
-            content, status = _result_text(result), "ok" if getattr(result, "ok", True) else "failed"
+            data = result_json(result)
+            content, status = render_result(data), "ok" if getattr(result, "ok", True) else "failed"
         except ValidationError as exc:
             content, status = f"invalid arguments for {name}: {_first_error(exc)}", "error"
         except ApprovalRequired as exc:
@@ -279,6 +299,20 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
         break
     run.emit("tool_result", agent=run.agent, tool=name, status=status, chars=len(content))
     run.journal.record_tool(key, content, status)
+    error = None if data is not None else content
+    if run.recorder is not None:
+        run.recorder.tool_record(
+            run.cassette_task,
+            run.attempt,
+            step,
+            call_id,
+            name,
+            args,
+            result=data if data is not None else {"status": status},
+            error=error,
+        )
+    if run.replay is not None:
+        run.replay.compare(run.cassette_task, run.attempt, step, call_id, name, data, error)
     return content
 
 

@@ -31,6 +31,10 @@ class RunSettings(BaseModel):
     gates: bool = False
     budget_usd: float | None = None
     step_limit: int = 25
+    full_replay: bool = False
+    """With ``model: replay:<cassette>``: tool results and checks come from the cassette too."""
+    strict_replay: bool = False
+    """A replayed request or tool result that differs from the recording fails its task."""
     report_json: str | None = None
     junit: str | None = None
     created: str = ""
