@@ -130,6 +130,7 @@ def _run(suite: Suite, case: Case, workdir: Path, options: CaseOptions, repeat: 
             run_id,
             full=mode == "full",
             cassette=recorded,
+            scoring_files=suite.path(case.scoring_files) if case.scoring_files else None,
         )
         scores.append(score)
         if check is not None:

@@ -96,9 +96,18 @@ def recorded_check(cassette: Cassette | None, kind: str, argument: str) -> Check
 
 
 def run_check_scorer(
-    scorer: Scorer, project: Path, finding: Finding, run_id: str, *, full: bool, cassette: Cassette | None
+    scorer: Scorer,
+    project: Path,
+    finding: Finding,
+    run_id: str,
+    *,
+    full: bool,
+    cassette: Cassette | None,
+    scoring_files: Path | None = None,
 ) -> tuple[ScoreResult, CheckResult | None]:
-    """Run a check scorer (full replay: its recorded outcome); also returns the check result to record."""
+    """Run a check scorer (full replay: its recorded outcome); also returns the check result to record.
+    ``scoring_files`` is the folder the harness copied into the project for scoring (see
+    :func:`approve_scoring_code`)."""
     from dacrew.graph.verify import CheckSpec, run_check
     from dacrew.tools.base import ToolContext
 
@@ -116,10 +125,44 @@ def run_check_scorer(
         return _score(scorer.label, recorded, "recorded: "), None
     ctx = ToolContext(project_dir=project, task_id=finding.task, run_id=run_id)
     try:
-        check = run_check(ctx, finding, CheckSpec(kind, argument))
+        if kind == "dbt" and scoring_files is not None:
+            check = _dbt_with_scoring_code(ctx, argument, project, scoring_files)
+        else:
+            check = run_check(ctx, finding, CheckSpec(kind, argument))
     finally:
         ctx.close()
     return _score(scorer.label, check), check
+
+
+def approve_scoring_code(error: Any, project: Path, scoring_files: Path) -> bool:
+    """Whether the dbt guard held a scorer's invocation only for the harness's own scoring code: every
+    file it names is one the harness copied from ``scoring_files``, byte for byte (an ADE-bench
+    equality test runs SQL of its own with ``run_query``). Code the agent wrote is never approved."""
+    entries = error.detail.get("code") if isinstance(error.detail, dict) else None
+    if not entries:
+        return False
+    for entry in entries:
+        relative = str(entry[0]) if isinstance(entry, (list, tuple)) and entry else ""
+        ours, theirs = scoring_files / relative, project / relative
+        if not relative or not ours.is_file() or not theirs.is_file() or ours.read_bytes() != theirs.read_bytes():
+            return False
+    return True
+
+
+def _dbt_with_scoring_code(ctx: Any, argument: str, project: Path, scoring_files: Path) -> CheckResult:
+    from dacrew.errors import ApprovalRequired, DacrewError
+    from dacrew.graph.verify import check_dbt
+
+    for _ in range(2):
+        try:
+            return check_dbt(ctx, argument)
+        except ApprovalRequired as exc:
+            if not approve_scoring_code(exc, project, scoring_files):
+                return CheckResult(kind="dbt", argument=argument, passed=False, output=f"ApprovalRequired: {exc}")
+            ctx.approved.add(exc.digest)
+        except DacrewError as exc:
+            return CheckResult(kind="dbt", argument=argument, passed=False, output=f"{type(exc).__name__}: {exc}")
+    return CheckResult(kind="dbt", argument=argument, passed=False, output="the dbt guard held the scorer twice")
 
 
 def _score(label: str, check: CheckResult, prefix: str = "") -> ScoreResult:
