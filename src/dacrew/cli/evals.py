@@ -40,14 +40,15 @@ def _check_replay(replay: str) -> Any:
     return replay
 
 
-def _run(suite: Any, options: Any, out: Path, repeat: int, max_concurrency: int) -> Any:
+def _run(suite: Any, options: Any, out: Path, repeat: int, max_concurrency: int, names: list[str] | None = None) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from dacrew.evals.pool import run_suite
 
     console = Console(stderr=True)
-    total = len(suite.cases) * repeat
+    cases = [suite.case(n) for n in names] if names else suite.cases
+    total = len(cases) * repeat
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -63,6 +64,7 @@ def _run(suite: Any, options: Any, out: Path, repeat: int, max_concurrency: int)
             out,
             repeat=repeat,
             max_concurrency=max_concurrency,
+            cases=cases,
             on_done=lambda result: progress.advance(bar),  # pyright: ignore[reportUnknownLambdaType]
         )
 
@@ -122,6 +124,7 @@ def run(
     junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML."),
     html_out: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
     out: Path | None = typer.Option(None, "--out", help="Where the case runs' project copies go."),
+    case: list[str] = typer.Option([], "--case", help="Run only these cases."),
 ) -> None:
     """Run a suite's cases (each in a fresh copy of its project), score them and report."""
     from dacrew.evals.case import CaseOptions
@@ -132,9 +135,8 @@ def run(
     suite = load_suite(suite_dir)
     base = load_baseline(baseline) if baseline is not None else None
     mode = _check_replay(replay or suite.replay)
-    result = _run(
-        suite, CaseOptions(mode=mode, strict=strict), _out_dir(out, suite.name, "run"), repeat, max_concurrency
-    )
+    options = CaseOptions(mode=mode, strict=strict)
+    result = _run(suite, options, _out_dir(out, suite.name, "run"), repeat, max_concurrency, case or None)
     if base is not None:
         result.regressions = regressions(result, base, suite.thresholds)
     _table(result)

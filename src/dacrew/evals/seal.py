@@ -1,6 +1,7 @@
 """``eval seal`` and ``eval record``: cassettes made fit for strict and full replay.
 
-Sealing replays a case (model replay, lenient) with today's prompts, tools and graph, and writes back
+Sealing replays a case (model replay, lenient) with today's prompts, tools and graph and, when the run
+ends as the case expects (its exit code; scorers are not required to pass), writes back
 into its cassette what the run recorded: each model turn keeps its response and gets the request's
 digest and summary (so strict replay can see drift), and the tool records, the parent's check outcomes
 and the scorers' outcomes are replaced by the run's (so full replay can answer without running
@@ -60,8 +61,10 @@ def seal_suite(
         if entry.skipped:
             continue
         result = by_case[entry.case]
-        if result.verdict != "passed":
-            entry.skipped = f"its replay did not pass ({result.verdict}): {result.error or 'see the failed scorers'}"
+        ended = result.scores[0] if result.scores else None
+        if result.verdict == "error" or ended is None or not ended.passed:
+            why = result.error or (ended.output if ended is not None else result.verdict)
+            entry.skipped = f"its replay did not end as the case expects: {why}"
             continue
         entry.turns, entry.tools = _write_sealed(suite.path(entry.cassette), recorded_cassette(result))
     return report
