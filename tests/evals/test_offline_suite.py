@@ -46,6 +46,7 @@ def test_the_sealed_cases_pass_in_full_replay_and_the_drifted_one_fails_strictly
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_the_whole_suite_passes_strictly_with_real_tools(tmp_path: Path) -> None:
     code, cases, output = _run(tmp_path, "--max-concurrency", "2")
     assert code == 0, output
