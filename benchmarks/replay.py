@@ -46,7 +46,7 @@ def measure(suite: Any, cases: list[Any], mode: str, out: Path, repeat: int, con
         "seconds": round(seconds, 3),
         "cases_per_second": round(runs / seconds, 4),
         "pass_rate": round(result.pass_rate, 4),
-        "verdicts": {c.case: c.verdict for c in result.cases},
+        "verdicts": [f"{c.case}[{c.repeat}]: {c.verdict}" for c in result.cases],
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib import resources
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -109,6 +110,14 @@ def test_seal_makes_strict_and_full_replay_possible(tmp_path: Path, suite: Path)
         code, output = _invoke("run", str(suite), "--replay", mode, "--strict", "--out", str(tmp_path / mode))
         assert code == 0, output
     assert not (tmp_path / "full" / "both-1" / "notes").exists()  # nothing ran in full replay
+    # One changed line of a prompt: strict replay fails, and the diff names the line.
+    prompt = resources.files("dacrew.prompts").joinpath("dbt-expert.md").read_text(encoding="utf-8")
+    line = next(x for x in prompt.split("---", 2)[2].splitlines() if len(x.split()) > 4)
+    (suite / "project" / "prompts").mkdir()
+    (suite / "project" / "prompts" / "dbt-expert.md").write_text(prompt.replace(line, line.rstrip() + " Be brief."))
+    code, output = _invoke("run", str(suite), "--strict", "--out", str(tmp_path / "changed"))
+    assert code == 1
+    assert f"-system: {line.strip()}\n+system: {line.strip()} Be brief." in output
 
 
 def test_a_regression_against_the_baseline_exits_1(tmp_path: Path, suite: Path) -> None:
