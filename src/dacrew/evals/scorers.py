@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dacrew.evals.results import Outcome, ScoreResult
 from dacrew.evals.suite import Budget, Scorer
@@ -107,9 +107,8 @@ def run_check_scorer(
 ) -> tuple[ScoreResult, CheckResult | None]:
     """Run a check scorer (full replay: its recorded outcome); also returns the check result to record.
     ``scoring_files`` is the folder the harness copied into the project for scoring (see
-    :func:`approve_scoring_code`)."""
+    :func:`scoring_code_only`)."""
     from dacrew.graph.verify import CheckSpec, run_check
-    from dacrew.tools.base import ToolContext
 
     spec = scorer.check_spec()
     assert spec is not None
@@ -123,46 +122,43 @@ def run_check_scorer(
                 output="full replay: the cassette has no outcome for this check",
             ), None
         return _score(scorer.label, recorded, "recorded: "), None
-    ctx = ToolContext(project_dir=project, task_id=finding.task, run_id=run_id)
+    ctx = _scoring_context(project, finding.task, run_id, scoring_files)
     try:
-        if kind == "dbt" and scoring_files is not None:
-            check = _dbt_with_scoring_code(ctx, argument, project, scoring_files)
-        else:
-            check = run_check(ctx, finding, CheckSpec(kind, argument))
+        check = run_check(ctx, finding, CheckSpec(kind, argument))
     finally:
         ctx.close()
     return _score(scorer.label, check), check
 
 
-def approve_scoring_code(error: Any, project: Path, scoring_files: Path) -> bool:
-    """Whether the dbt guard held a scorer's invocation only for the harness's own scoring code: every
-    file it names is one the harness copied from ``scoring_files``, byte for byte (an ADE-bench
-    equality test runs SQL of its own with ``run_query``). Code the agent wrote is never approved."""
-    entries = error.detail.get("code") if isinstance(error.detail, dict) else None
-    if not entries:
+def scoring_code_only(detail: dict[str, Any], project: Path, scoring_files: Path) -> bool:
+    """Whether an approval the dbt guard asks for names only the harness's own scoring code: every file
+    in it is one the harness copied from ``scoring_files``, byte for byte (an ADE-bench equality test runs
+    SQL of its own with ``run_query``). Code the agent wrote is never approved."""
+    entries = detail.get("code")
+    if not isinstance(entries, list) or not entries:
         return False
-    for entry in entries:
+    for entry in cast(list[Any], entries):
         relative = str(entry[0]) if isinstance(entry, (list, tuple)) and entry else ""
-        ours, theirs = scoring_files / relative, project / relative
-        if not relative or not ours.is_file() or not theirs.is_file() or ours.read_bytes() != theirs.read_bytes():
+        ours, theirs = (scoring_files / relative).resolve(), (project / relative).resolve()
+        inside = ours.is_relative_to(scoring_files.resolve()) and theirs.is_relative_to(project.resolve())
+        if not relative or not inside or not ours.is_file() or not theirs.is_file():
+            return False
+        if ours.read_bytes() != theirs.read_bytes():
             return False
     return True
 
 
-def _dbt_with_scoring_code(ctx: Any, argument: str, project: Path, scoring_files: Path) -> CheckResult:
-    from dacrew.errors import ApprovalRequired, DacrewError
-    from dacrew.graph.verify import check_dbt
+def _scoring_context(project: Path, task: str, run_id: str, scoring_files: Path | None) -> Any:
+    """The tool context a check scorer runs in: read-only, and approving its own scoring code only."""
+    from dacrew.tools.base import ToolContext
 
-    for _ in range(2):
-        try:
-            return check_dbt(ctx, argument)
-        except ApprovalRequired as exc:
-            if not approve_scoring_code(exc, project, scoring_files):
-                return CheckResult(kind="dbt", argument=argument, passed=False, output=f"ApprovalRequired: {exc}")
-            ctx.approved.add(exc.digest)
-        except DacrewError as exc:
-            return CheckResult(kind="dbt", argument=argument, passed=False, output=f"{type(exc).__name__}: {exc}")
-    return CheckResult(kind="dbt", argument=argument, passed=False, output="the dbt guard held the scorer twice")
+    class ScoringContext(ToolContext):
+        def require_approval(self, action: str, message: str, detail: dict[str, Any]) -> None:
+            if scoring_files is not None and scoring_code_only(detail, project, scoring_files):
+                return
+            super().require_approval(action, message, detail)
+
+    return ScoringContext(project_dir=project, task_id=task, run_id=run_id)
 
 
 def _score(label: str, check: CheckResult, prefix: str = "") -> ScoreResult:
