@@ -137,16 +137,20 @@ class ToolReplay:
         )
 
     def checks(self, task: str, attempt: int, specs: list[tuple[str, str]]) -> list[CheckResult]:
-        """Full replay: each check's recorded outcome (a check with no record fails, saying so)."""
+        """Full replay: each check's recorded outcome, in order (a check with no record fails, saying so);
+        with no checks in the plan, whatever the parent recorded for the attempt."""
+        recorded = sorted(
+            (r for r in self.cassette.tools if (r.task, r.attempt, r.name) == (task, attempt, CHECK_TOOL)),
+            key=lambda r: _check_number(r.call_id),
+        )
+        if not specs:
+            return [CheckResult.model_validate(r.result) for r in recorded if isinstance(r.result, dict)]
+        by_id = {r.call_id: r for r in recorded}
         out: list[CheckResult] = []
         for number, (kind, argument) in enumerate(specs, start=1):
-            record = self.recorded(task, attempt, f"check:{number}")
-            if (
-                record is not None
-                and record.name == CHECK_TOOL
-                and record.args == {"kind": kind, "argument": argument}
-                and isinstance(record.result, dict)
-            ):
+            record = by_id.get(f"check:{number}")
+            wanted = {"kind": kind.strip().lower(), "argument": argument}
+            if record is not None and record.args == wanted and isinstance(record.result, dict):
                 out.append(CheckResult.model_validate(record.result))
                 continue
             self.drift(
@@ -166,3 +170,8 @@ class ToolReplay:
                 )
             )
         return out
+
+
+def _check_number(call_id: str) -> int:
+    _, _, number = call_id.partition(":")
+    return int(number) if number.isdigit() else 0

@@ -212,7 +212,6 @@ async def _verify(
     rt: Runtime, task_id: str, attempt: int, finding: Finding, specs: list[CheckSpec]
 ) -> list[CheckResult]:
     """Run the checks (full replay: read their recorded outcomes) and record them in the run's cassette."""
-    specs = specs or [CheckSpec("finding", "Summary")]
     if rt.replay is not None and rt.replay.full:
         try:
             checks = rt.replay.checks(task_id, attempt, [(s.kind, s.argument) for s in specs])
@@ -225,14 +224,14 @@ async def _verify(
         finally:
             ctx.close()
     if rt.recorder is not None:
-        for number, (spec, check) in enumerate(zip(specs, checks, strict=False), start=1):
+        for number, check in enumerate(checks, start=1):
             rt.recorder.tool_record(
                 task_id,
                 attempt,
                 0,
                 f"check:{number}",
                 CHECK_TOOL,
-                {"kind": spec.kind, "argument": spec.argument},
+                {"kind": check.kind, "argument": check.argument},
                 result=check.model_dump(mode="json"),
             )
     return checks
