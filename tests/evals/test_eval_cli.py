@@ -118,6 +118,9 @@ def test_seal_makes_strict_and_full_replay_possible(tmp_path: Path, suite: Path)
     code, output = _invoke("run", str(suite), "--strict", "--out", str(tmp_path / "changed"))
     assert code == 1
     assert f"-system: {line.strip()}\n+system: {line.strip()} Be brief." in output
+    code, output = _invoke("run", str(suite), "--out", str(tmp_path / "lenient"))
+    assert code == 0
+    assert "warning: both [1] drifted: the request for task T001 attempt 1 step 0 no longer matches" in output
 
 
 def test_a_regression_against_the_baseline_exits_1(tmp_path: Path, suite: Path) -> None:

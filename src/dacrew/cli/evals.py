@@ -108,6 +108,9 @@ def _table(result: Any) -> None:
     for c in result.cases:
         if not c.ok:
             typer.echo(f"\n{c.case} [{c.repeat}] {c.verdict}:\n{failure_text(c)}")
+        elif c.drift and c.verdict == "passed":
+            for d in c.drift:
+                typer.echo(f"warning: {c.case} [{c.repeat}] drifted: {d.message.splitlines()[0]}", err=True)
     for regression in result.regressions:
         typer.echo(f"regression: {regression}")
 

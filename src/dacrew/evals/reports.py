@@ -65,6 +65,7 @@ def write_junit(result: SuiteResult, path: Path) -> Path:
         out.text = _xml(
             f"verdict: {case.verdict}; mode: {case.mode}; tokens: {case.tokens}; usd: {case.usd:.4f}\n"
             + "\n".join(f"{s.scorer}: {s.outcome} ({s.output})" for s in case.scores)
+            + "".join(f"\ndrift: {d.message}" for d in case.drift)
         )
     for regression in result.regressions:
         node = ET.SubElement(suite, "testcase", classname=f"eval.{result.suite}", name="baseline")
