@@ -42,9 +42,11 @@ def test_the_main_command_runs_the_example_feature_to_the_end() -> None:
     (run,) = list((workdir / ".dacrew" / "runs").iterdir())
     report = json.loads((run / "report.json").read_text())
     assert report["status"] == "completed"
-    checks = [c for t in report["tasks"] for c in t["checks"]]
+    checks = [(t["id"], c) for t in report["tasks"] for c in t["checks"]]
     assert len(checks) >= 13
-    assert all(c["passed"] for c in checks)
+    # Every check passes but one: with no Tableau server configured, publication is unverified.
+    assert [(i, c["kind"]) for i, c in checks if c["outcome"] != "passed"] == [("T009", "tableau")]
+    assert report["check_counts"]["unverified"] == 1
     assert (run / "report.html").read_text().count("<svg") >= 1
     assert not (ROOT / "examples" / "customer_ltv" / "findings").exists(), "the example must run on a copy"
 

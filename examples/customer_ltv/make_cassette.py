@@ -6,8 +6,8 @@ real on the example project, so the run builds the warehouse, the Tableau extrac
 The turns are scripted, not recorded: they cannot see the tool results, so the numbers the agents
 quote in their summaries are computed here from the seeds, exactly as the models will find them.
 
-    uv run python examples/customer_ltv/make_cassette.py           # rewrite cassette.jsonl
-    uv run python examples/customer_ltv/make_cassette.py --check   # exit 1 if it is out of date
+    uv run python examples/customer_ltv/make_cassette.py           # rewrite cassette.jsonl and expected/
+    uv run python examples/customer_ltv/make_cassette.py --check   # exit 1 if either is out of date
     uv run python examples/customer_ltv/make_cassette.py --from-run RUN_DIR OUT.jsonl
 
 The last form turns a live run (a real model, `.dacrew/runs/<run-id>/` of its project) into a recorded
@@ -27,6 +27,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CASSETTE = HERE / "cassette.jsonl"
+EXPECTED_TIERS = HERE / "expected" / "customer_ltv_tiers.csv"
+"""Each customer's lifetime value and tier, computed from the raw seeds: T008's business-rule check."""
 HEADER = {
     "type": "header",
     "version": 1,
@@ -84,16 +86,28 @@ def tier(value: Decimal) -> str:
     return "low" if value > 0 else "none"
 
 
-def facts() -> Facts:
-    customers, orders, payments = _rows("raw_customers"), _rows("raw_orders"), _rows("raw_payments")
+def lifetime_values() -> dict[str, Decimal]:
+    """customer id → lifetime value: the successful payments of their orders, in dollars."""
     paid: Counter[str] = Counter()
-    for p in payments:
+    for p in _rows("raw_payments"):
         if p["status"] == "success":
             paid[p["order_id"]] += int(p["amount"])
     cents: Counter[str] = Counter()
-    for o in orders:
+    for o in _rows("raw_orders"):
         cents[o["user_id"]] += paid[o["id"]]
-    ltv = [Decimal(cents[c["id"]]) / 100 for c in customers]
+    return {c["id"]: Decimal(cents[c["id"]]) / 100 for c in _rows("raw_customers")}
+
+
+def expected_tiers() -> str:
+    """The CSV T008's `table` check compares analytics.customer_ltv with: id, value and tier per customer."""
+    lines = ["customer_id,lifetime_value,ltv_tier"]
+    lines += [f"{cid},{value:.2f},{tier(value)}" for cid, value in lifetime_values().items()]
+    return "\n".join(lines) + "\n"
+
+
+def facts() -> Facts:
+    customers, orders, payments = _rows("raw_customers"), _rows("raw_orders"), _rows("raw_payments")
+    ltv = list(lifetime_values().values())
     buyers = {o["user_id"] for o in orders}
     tiers = Counter(tier(v) for v in ltv)
     return Facts(
@@ -660,22 +674,51 @@ def script(f: Facts) -> dict[str, list[Turn]]:
                 [call("files_write", path="dacrew.yml", content=DACREW_YML)],
             ),
             Turn(
+                "Asking dbt-expert to load the raw seeds into the warehouse.",
+                [
+                    call(
+                        "delegate",
+                        agent="dbt-expert",
+                        instructions=(
+                            "Load the three jaffle-shop seeds into the `raw` schema with dbt_build --select "
+                            "path:seeds and report the row counts."
+                        ),
+                    )
+                ],
+            ),
+            Turn(
                 "Setup is done.",
                 [
                     complete(
                         summary=(
                             "The dbt project `shop_analytics` is ready on the embedded DuckDB warehouse: profile "
                             "`customer_ltv` (target dev, schema `analytics`, file customer_ltv.duckdb beside the "
-                            "project), seeds land in the `raw` schema through a generate_schema_name override. "
+                            "project), seeds land in the `raw` schema through a generate_schema_name override and "
+                            f"are loaded ({f.customers} customers, {f.orders} orders, {f.payments} payments). "
                             "dacrew.yml now records the Tableau project (Customer Analytics)."
                         ),
-                        artifacts=["dacrew.yml"],
+                        artifacts=["dacrew.yml", "raw.raw_customers", "raw.raw_orders", "raw.raw_payments"],
                         details=(
-                            "profiles.yml is a secrets file for the agents, so it was not read; the parent's "
-                            "`dbt: build --select path:seeds` check proves the profile connects."
+                            "profiles.yml is a secrets file for the agents, so it was not read; dbt-expert's "
+                            "seed build proves the profile connects."
                         ),
-                        testing_strategy="The parent builds the three seeds with dbt as this task's check.",
+                        testing_strategy="dbt-expert built the three seeds; the parent checks they are in the warehouse.",
                         next_steps="T002 declares the raw tables as the `jaffle_shop` source.",
+                    )
+                ],
+            ),
+        ],
+        "T001/dbt-expert": [
+            Turn("Loading the seeds.", [call("dbt_build", select="path:seeds")]),
+            Turn(
+                "Seeds loaded.",
+                [
+                    complete(
+                        summary=(
+                            f"raw.raw_customers ({f.customers} rows), raw.raw_orders ({f.orders}) and "
+                            f"raw.raw_payments ({f.payments}) are loaded from the seeds."
+                        ),
+                        artifacts=["raw.raw_customers", "raw.raw_orders", "raw.raw_payments"],
                     )
                 ],
             ),
@@ -1385,15 +1428,21 @@ def main(argv: list[str]) -> int:
         out.write_text(from_run(Path(argv[1])), encoding="utf-8")
         print(f"wrote {out}")
         return 0
-    text = render()
+    text, tiers = render(), expected_tiers()
     if "--check" in argv:
-        current = CASSETTE.read_text(encoding="utf-8") if CASSETTE.is_file() else ""
-        if current != text:
-            print(f"{CASSETTE.name} is out of date: run make_cassette.py", file=sys.stderr)
+        stale = [
+            path.relative_to(HERE).as_posix()
+            for path, wanted in ((CASSETTE, text), (EXPECTED_TIERS, tiers))
+            if (path.read_text(encoding="utf-8") if path.is_file() else "") != wanted
+        ]
+        if stale:
+            print(f"{', '.join(stale)} out of date: run make_cassette.py", file=sys.stderr)
             return 1
         return 0
     CASSETTE.write_text(text, encoding="utf-8")
-    print(f"wrote {CASSETTE.name}: {text.count(chr(10)) - 1} model turns")
+    EXPECTED_TIERS.parent.mkdir(exist_ok=True)
+    EXPECTED_TIERS.write_text(tiers, encoding="utf-8")
+    print(f"wrote {CASSETTE.name}: {text.count(chr(10)) - 1} model turns; {EXPECTED_TIERS.relative_to(HERE)}")
     return 0
 
 

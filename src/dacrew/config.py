@@ -139,6 +139,8 @@ class DacrewConfig(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     gates: Literal["none", "phases"] = "none"
+    checks: Literal["normal", "strict"] = "normal"
+    """``strict``: an unverified check (no server configured, nothing to compare with) fails its task."""
     approvals: list[ApprovalRule] = Field(default_factory=list[ApprovalRule])
     """Headless runs only: decide approvals by rule instead of stopping (exit 3) for a person."""
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)

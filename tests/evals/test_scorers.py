@@ -47,7 +47,12 @@ def test_no_unverified_names_the_undecided_check() -> None:
         checks=[
             CheckResult(kind="sql", argument="select 1", passed=True, output="first value: 1"),
             CheckResult.model_validate(
-                {"kind": "tableau", "argument": "datasource x", "output": "unverified: no Tableau server configured"}
+                {
+                    "kind": "tableau",
+                    "argument": "datasource x",
+                    "outcome": "unverified",
+                    "output": "no Tableau server configured",
+                }
             ),
         ],
     )

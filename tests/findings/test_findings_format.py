@@ -29,6 +29,7 @@ checks:
   argument: build --select staging
   passed: true
   output: 3 of 3 OK
+  outcome: passed
 usage:
   input_tokens: 1200
   output_tokens: 340
@@ -186,3 +187,18 @@ def test_any_finding_round_trips(
 def test_a_dashes_line_inside_a_value_does_not_end_the_front_matter() -> None:
     finding = Finding(task="T1", owner="a\n---\nb", artifacts=["x\n---\ny"])
     assert parse(render(finding), "x.md") == finding
+
+
+def test_a_check_has_three_outcomes_and_old_findings_still_load() -> None:
+    old = parse(EXPECTED.replace("  outcome: passed\n", "").replace("passed: true", "passed: false"))
+    assert [(c.passed, c.outcome) for c in old.checks] == [(False, "failed")]
+    legacy = parse(EXPECTED.replace("  outcome: passed\n", ""))
+    assert [(c.passed, c.outcome) for c in legacy.checks] == [(True, "passed")]
+    unverified = CheckResult(
+        kind="tableau", argument="datasource x published", outcome="unverified", output="no server"
+    )
+    assert (unverified.passed, unverified.unverified) == (False, True)
+    again = parse(render(_finding().model_copy(update={"checks": [unverified]})))
+    assert again.checks == [unverified]
+    # ``passed`` follows the outcome, whatever it was given.
+    assert CheckResult(kind="sql", passed=True, outcome="failed").passed is False

@@ -292,6 +292,7 @@ def test_write_json(report: RunReport, tmp_path: Path) -> None:
         "argument": "select count(*) > 0 from fct_ltv",
         "passed": False,
         "output": "still 0 rows",
+        "outcome": "failed",
     }
     assert row["attempts"] == 2
 

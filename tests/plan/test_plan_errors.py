@@ -85,6 +85,12 @@ CASES: list[tuple[str, str, int, str]] = [
         "unknown check kind 'dbtt' (did you mean 'dbt'?)",
     ),
     (
+        "table check shape",
+        HEAD + _task("T001") + "**Checks**:\n- table: analytics.customer_ltv equals expected.csv\n",
+        12,
+        "T001: a table check reads '<relation> matches <file.csv> [ordered] [within <tolerance>]'",
+    ),
+    (
         "check shape",
         HEAD + _task("T001") + "**Checks**:\n- just words\n",
         12,

@@ -45,12 +45,13 @@ def test_example_plan_is_clean_and_complete() -> None:
     parallel = [t.id for t in plan.tasks if t.parallel]
     assert 0 < len(parallel) < len(plan.tasks)
     kinds = {c.kind for t in plan.tasks for c in t.checks}
-    assert kinds == {"dbt", "sql", "file", "tableau", "orchestra", "finding"}
+    assert kinds == {"dbt", "sql", "table", "file", "tableau", "orchestra", "finding"}
     ltv = plan.by_id["T008"]
     assert [(c.kind, c.argument) for c in ltv.checks] == [
         ("dbt", "build --select customer_ltv"),
         ("sql", "select count(*) = 50 from analytics.customer_ltv"),
         ("sql", "select sum(lifetime_value) = 3964.76 from analytics.customer_ltv"),
+        ("table", "analytics.customer_ltv matches expected/customer_ltv_tiers.csv"),
     ]
     assert ltv.checks[0].line == ltv.lines["checks"] + 1
     assert plan.by_id["T012"].owners == ["orchestra-expert", "dbt-expert"]

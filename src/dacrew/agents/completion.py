@@ -18,8 +18,11 @@ class ProposedCheck(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description="One of: dbt, sql, file, tableau, orchestra, finding.")
-    argument: str = Field(description="e.g. 'build --select staging', 'models/marts/fct_orders.sql'.")
+    kind: str = Field(description="One of: dbt, sql, table, file, tableau, orchestra, finding.")
+    argument: str = Field(
+        description="e.g. 'build --select staging', 'select count(*) from analytics.fct_orders = 120', "
+        "'analytics.customer_ltv matches expected/customer_ltv.csv', 'models/marts/fct_orders.sql'."
+    )
 
 
 class CompleteTaskArgs(BaseModel):

@@ -31,6 +31,14 @@ agent gave you one task. Work only on it, with your tools, inside the files the 
 """
 
 
+PROPOSE_CHECKS = (
+    "The plan lists no checks for this task. Propose in complete_task (`checks`) the executable checks that "
+    "prove your work — kinds dbt, sql, table, file, tableau, orchestra, finding, e.g. "
+    "`sql: select count(*) from analytics.fct_orders = 120` — and the parent runs them. A task verified by "
+    "its summary alone is marked unverified."
+)
+
+
 @dataclass
 class Assignment:
     task: Task
@@ -74,6 +82,8 @@ def task_prompt(a: Assignment, lead: str, helpers: tuple[str, ...]) -> str:
         lines += ["", "## Acceptance", t.acceptance]
     if t.checks:
         lines += ["", "## Checks the parent will run", *(f"- {c.kind}: {c.argument}" for c in t.checks)]
+    else:
+        lines += ["", "## Checks", PROPOSE_CHECKS]
     if a.spec:
         lines += ["", "## Feature spec", a.spec.strip()]
     if t.dependencies:

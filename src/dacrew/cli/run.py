@@ -118,6 +118,9 @@ def run(
     budget_usd: float | None = typer.Option(
         None, "--budget-usd", min=0, help="Stop dispatching new work once the run has cost this much."
     ),
+    strict_checks: bool = typer.Option(
+        False, "--strict-checks", help="An unverified check fails its task (default: checks in dacrew.yml)."
+    ),
 ) -> None:
     """Run a task plan to the end: each task to its specialist, verified, findings handed on."""
     from dacrew.config import load_config
@@ -157,6 +160,7 @@ def run(
         max_parallel=max_parallel or config.run.max_parallel,
         gates=(gate or config.gates) == "phases",
         budget_usd=budget_usd if budget_usd is not None else config.run.budget_usd,
+        strict_checks=strict_checks or config.checks == "strict",
         step_limit=config.run.step_limit,
         report_json=str(report_json.resolve()) if report_json else None,
         junit=str(junit.resolve()) if junit else None,
@@ -244,6 +248,9 @@ def resume(
     ),
     deny: list[str] = typer.Option([], "--deny", help="[TASK]: deny a pending request (or a phase gate, by phase)."),
     budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Raise the run's budget."),
+    strict_checks: bool = typer.Option(
+        False, "--strict-checks", help="From now on an unverified check fails its task."
+    ),
 ) -> None:
     """Go on with a stopped, crashed or waiting run: finished tasks are not run again."""
     from dacrew.cli.answers import resolve_answers
@@ -255,6 +262,8 @@ def resume(
         settings.headless = headless
     if budget_usd is not None:
         settings.budget_usd = budget_usd
+    if strict_checks:
+        settings.strict_checks = True
     values: dict[str, Any] | None = None
     if answer or approve or deny:
         values = resolve_answers(last_pending(settings), answer, list(approve), list(deny))

@@ -31,9 +31,8 @@ def turns(events: Sequence[dict[str, Any]]) -> int:
 
 
 def is_unverified(check: CheckResult) -> bool:
-    """A check that could not be decided (no server configured, nothing to check against)."""
-    outcome = check.model_dump().get("outcome")
-    return outcome == "unverified" if outcome is not None else check.output.lower().startswith("unverified")
+    """A check that could not reach a verdict (no server configured, nothing to compare with)."""
+    return check.outcome == "unverified"
 
 
 def trajectory(scorer: Scorer, events: Sequence[dict[str, Any]], findings: dict[str, Finding]) -> ScoreResult:

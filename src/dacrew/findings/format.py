@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dacrew.errors import UserError
 
@@ -55,8 +55,18 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+Outcome = Literal["passed", "failed", "unverified"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+
+
 class CheckResult(BaseModel):
-    """One acceptance check and what it gave."""
+    """One acceptance check and what it gave.
+
+    ``outcome`` is ``passed``, ``failed`` or ``unverified`` (the check could not be run to a verdict —
+    no server configured, nothing to compare with —, ``output`` says why). ``passed`` is True exactly
+    when the outcome is ``passed``; a result written before outcomes existed (``passed`` alone) reads
+    as ``passed`` or ``failed``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +74,22 @@ class CheckResult(BaseModel):
     argument: str = ""
     passed: bool = False
     output: str = ""
+    outcome: Outcome = "failed"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outcome_from_passed(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            values = dict(cast(dict[str, Any], data))
+            if values.get("outcome") is None:
+                values["outcome"] = "passed" if values.get("passed") else "failed"
+            values["passed"] = values["outcome"] == "passed"
+            return values
+        return data
+
+    @property
+    def unverified(self) -> bool:
+        return self.outcome == "unverified"
 
 
 class Usage(BaseModel):

@@ -29,6 +29,9 @@ from dacrew.plan.model import Task
 from dacrew.plan.schedule import topological_order
 from dacrew.tools.base import ToolContext
 
+CHECKER = "parent-checks"
+"""The agent name the parent's checks run under (with the read permission only)."""
+
 MAX_ATTEMPTS = 2
 """The first attempt plus one more after failed checks, with their output."""
 
@@ -43,11 +46,15 @@ def _outcome(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _failure_feedback(checks: list[CheckResult]) -> str:
-    lines = ["These acceptance checks failed; fix the work, then call complete_task again:"]
-    for c in checks:
-        if not c.passed:
-            lines.append(f"- {c.kind}: {c.argument}\n  output: {c.output}")
+def _failing(checks: list[CheckResult], strict: bool) -> list[CheckResult]:
+    """The checks that keep a task from completing: failed ones, and unverified ones when strict."""
+    return [c for c in checks if c.outcome == "failed" or (strict and c.outcome == "unverified")]
+
+
+def _failure_feedback(failing: list[CheckResult]) -> str:
+    lines = ["These acceptance checks did not pass; fix the work, then call complete_task again:"]
+    for c in failing:
+        lines.append(f"- {c.kind}: {c.argument} ({c.outcome})\n  output: {c.output}")
     return "\n".join(lines)
 
 
@@ -192,19 +199,27 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
             ]
             checks = await _verify(rt, task.id, attempt, f, specs)
             for c in checks:
-                rt.emit("check", task=task.id, kind=c.kind, argument=c.argument, passed=c.passed, output=c.output)
-        if all(c.passed for c in checks):
+                rt.emit(
+                    "check",
+                    task=task.id,
+                    kind=c.kind,
+                    argument=c.argument,
+                    passed=c.passed,
+                    outcome=c.outcome,
+                    output=c.output,
+                )
+        failing = _failing(checks, rt.settings.strict_checks)
+        if not failing:
             f = rt.store.finish(task.id, "completed", checks=checks)
             rt.task_finished(f)
             return f
-        failed = [c for c in checks if not c.passed]
         if attempt >= MAX_ATTEMPTS:
-            evidence = "; ".join(f"{c.kind}: {c.argument} → {c.output}" for c in failed)
+            evidence = "; ".join(f"{c.kind}: {c.argument} → {c.outcome}: {c.output}" for c in failing)
             f = rt.store.finish(task.id, "failed", checks=checks)
-            rt.task_finished(f, f"checks failed: {evidence}")
+            rt.task_finished(f, f"checks did not pass: {evidence}")
             return f
         rt.store.update(task.id, checks=checks)
-        feedback = _failure_feedback(checks)
+        feedback = _failure_feedback(failing)
         attempt += 1
 
 
@@ -218,7 +233,8 @@ async def _verify(
         except ReplayError as exc:
             checks = [CheckResult(kind="replay", argument="strict", passed=False, output=str(exc))]
     else:
-        ctx = ToolContext(project_dir=rt.settings.project, task_id=task_id, run_id=rt.run_id)
+        # The parent's checks hold the read permission only: they read, they never build or write.
+        ctx = ToolContext(project_dir=rt.settings.project, agent=CHECKER, task_id=task_id, run_id=rt.run_id)
         try:
             checks = await verify(ctx, finding, specs)
         finally:

@@ -30,6 +30,8 @@ class RunSettings(BaseModel):
     max_parallel: int = 4
     gates: bool = False
     budget_usd: float | None = None
+    strict_checks: bool = False
+    """An unverified check fails its task, as a failed one does (``--strict-checks``, ``checks: strict``)."""
     step_limit: int = 25
     full_replay: bool = False
     """With ``model: replay:<cassette>``: tool results and checks come from the cassette too."""

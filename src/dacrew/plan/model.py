@@ -24,7 +24,13 @@ KNOWN_OWNERS = (
 SPECIALISTS = KNOWN_OWNERS[2:]
 PARENT = "Parent Agent"
 SUB_AGENTS = "Sub-Agents"
-CHECK_KINDS = ("dbt", "sql", "file", "tableau", "orchestra", "finding")
+CHECK_KINDS = ("dbt", "sql", "table", "file", "tableau", "orchestra", "finding")
+TABLE_CHECK = re.compile(
+    r"^(?P<relation>[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*){0,2})\s+matches\s+`?(?P<file>[^\s`]+\.csv)`?"
+    r"(?P<options>(?:\s+(?:ordered|within\s+\d+(?:\.\d+)?(?:[eE][-+]?\d+)?%?))*)\s*$",
+    re.IGNORECASE,
+)
+"""The argument of a ``table`` check: ``<relation> matches <file.csv> [ordered] [within <tolerance>[%]]``."""
 
 
 class _Model(BaseModel):
@@ -32,7 +38,7 @@ class _Model(BaseModel):
 
 
 class Check(_Model):
-    """One executable acceptance check, ``kind: argument`` (kinds: dbt, sql, file, tableau, orchestra,
+    """One executable acceptance check, ``kind: argument`` (kinds: dbt, sql, table, file, tableau, orchestra,
     finding)."""
 
     kind: str

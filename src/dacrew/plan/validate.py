@@ -12,7 +12,7 @@ from typing import Literal
 
 from dacrew.errors import UserError
 from dacrew.plan.globs import iter_overlapping_pairs
-from dacrew.plan.model import CHECK_KINDS, KNOWN_OWNERS, PlanNote, Task, TaskPlan, task_sort_key
+from dacrew.plan.model import CHECK_KINDS, KNOWN_OWNERS, TABLE_CHECK, PlanNote, Task, TaskPlan, task_sort_key
 from dacrew.plan.parse import parse_plan
 from dacrew.plan.schedule import find_cycle
 from dacrew.plan.source import read_plan_text
@@ -141,6 +141,15 @@ def _task_problems(task: Task, plan: TaskPlan, path: str, owners: set[str], know
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(CHECK_KINDS)})"
             out.append(
                 Diagnostic("error", f"{task.id}: unknown check kind {check.kind!r}{suggestion}", path, check.line)
+            )
+        elif check.kind == "table" and not TABLE_CHECK.match(check.argument.strip()):
+            out.append(
+                Diagnostic(
+                    "error",
+                    f"{task.id}: a table check reads '<relation> matches <file.csv> [ordered] [within <tolerance>]'",
+                    path,
+                    check.line,
+                )
             )
     return out
 

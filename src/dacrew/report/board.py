@@ -22,6 +22,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from dacrew.findings.format import CheckResult
 from dacrew.plan.model import TaskPlan
 from dacrew.report.format import duration, usd
 from dacrew.report.tally import RunTally, TaskTally, parse_ts, seconds_between
@@ -134,12 +135,13 @@ class Board:
         if kind == "task_finished":
             return self._finished_line(task, t)
         if kind == "check":
-            passed = bool(e.get("passed"))
+            outcome = str(e.get("outcome") or ("passed" if e.get("passed") else "failed"))
             head = Text.assemble((task, "bold"), f" check {e.get('kind', '')}: {e.get('argument', '')} ")
-            if passed:
+            if outcome == "passed":
                 return head + Text("passed", style="green")
             output = _first_line(str(e.get("output") or ""))
-            return head + Text("failed", style="bold red") + Text(f": {output}" if output else "")
+            style = "yellow" if outcome == "unverified" else "bold red"
+            return head + Text(outcome, style=style) + Text(f": {output}" if output else "")
         if kind in ("question", "answer"):
             text = _first_line(str(e.get(kind) or ""), 300)
             return Text.assemble((task, "bold"), f" {kind} ({e.get('agent', '')}): {text}")
@@ -301,6 +303,8 @@ class Board:
         running = sum(counts.get(s, 0) for s in _ACTIVE)
         parts += [f"{running} running"] if running else []
         parts += [f"{counts[s]} {_label(s)}" for s in ("failed", "needs_input", "skipped") if counts.get(s)]
+        unverified = len(self._unverified())
+        parts += [f"{unverified} unverified"] if unverified else []
         parts += [f"elapsed {duration(self._run_elapsed())}", f"{usage.total_tokens:,} tokens", usd(usage.usd)]
         footer = Text(" · ".join(parts), style="bold")
         for task_id, t in self.tally.tasks.items():
@@ -332,11 +336,24 @@ class Board:
                     continue
                 details = [self._detail(i, status) for i in ids]
                 sentences.append(f"{len(ids)} {verb} ({'; '.join(details)})")
+            unverified = self._unverified()
+            if unverified:
+                shown = "; ".join(f"{task_id}: {c.kind}: {_first_line(c.output, 120)}" for task_id, c in unverified)
+                sentences.append(f"{len(unverified)} checks unverified ({shown})")
             not_started = counts.get("pending", 0)
             if not_started:
                 sentences.append(f"{not_started} not started")
             usage = run.usage
             return ", ".join(sentences) + f". {usage.total_tokens:,} tokens, {usd(usage.usd)}."
+
+    def _unverified(self) -> list[tuple[str, CheckResult]]:
+        """The unverified checks of completed tasks, in plan order."""
+        found: list[tuple[str, CheckResult]] = []
+        for task in self.plan.tasks:
+            t = self.tally.tasks.get(task.id, TaskTally())
+            if t.status == "completed":
+                found += [(task.id, c) for c in t.checks if c.outcome == "unverified"]
+        return found
 
     def _detail(self, task_id: str, status: str) -> str:
         t = self.tally.tasks[task_id]

@@ -40,8 +40,11 @@ def _header(report: RunReport) -> str:
         meta.append("headless")
     done = report.counts.get("completed", 0)
     tokens = report.tokens
+    checks = report.check_counts
+    verdicts = f"checks: {checks.get('passed', 0)} passed · {checks.get('failed', 0)} failed"
+    verdicts += f" · {checks['unverified']} unverified" if checks.get("unverified") else ""
     cards = [
-        ("Tasks", f"{done}/{len(report.tasks)}", "completed"),
+        ("Tasks", f"{done}/{len(report.tasks)}", f"completed · {verdicts}"),
         ("Makespan", duration(report.makespan_s), f"wall {duration(report.wall_s)}"),
         ("Tokens", f"{tokens.total:,}", f"{tokens.input:,} in · {tokens.output:,} out · {tokens.cache_read:,} cached"),
         ("Cost", usd(report.usd), f"{sum(a.model_calls for a in report.agents)} model calls"),
@@ -82,18 +85,24 @@ def _header(report: RunReport) -> str:
 # -- table -----------------------------------------------------------------------------------------
 
 
+_MARKS = {"passed": ("✓", "pass"), "failed": ("✗", "fail"), "unverified": ("?", "unverified")}
+
+
 def _checks(task: TaskReport) -> str:
     items: list[str] = []
     for check in task.checks:
-        mark = "✓" if check.passed else "✗"
+        mark, css = _MARKS[check.outcome]
         label = f"{mark} {esc(check.kind)}: {esc(check.argument)}"
+        if check.unverified:
+            label += (
+                f' <span class="muted">unverified: {esc(check.output.splitlines()[0] if check.output else "")}</span>'
+            )
         if check.output:
             items.append(
-                f'<li class="{"pass" if check.passed else "fail"}"><details><summary>{label}</summary>'
-                f"<pre>{esc(check.output)}</pre></details></li>"
+                f'<li class="{css}"><details><summary>{label}</summary><pre>{esc(check.output)}</pre></details></li>'
             )
         else:
-            items.append(f'<li class="{"pass" if check.passed else "fail"}">{label}</li>')
+            items.append(f'<li class="{css}">{label}</li>')
     items += [f'<li class="fail">⚠ {esc(problem)}</li>' for problem in task.tool_problems]
     return f'<ul class="checks">{"".join(items)}</ul>' if items else '<span class="muted">—</span>'
 
@@ -173,6 +182,7 @@ td.owner{white-space:nowrap}td.num{font-variant-numeric:tabular-nums;white-space
 .pill{border:1px solid;border-radius:999px;padding:1px 8px;font-size:12px;white-space:nowrap}
 .dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px}
 .checks{list-style:none;margin:0;padding:0}.checks .pass{color:#15803d}.checks .fail{color:#dc2626}
+.checks .unverified{color:#b45309}
 .checks pre{white-space:pre-wrap;color:#334155;background:#f8fafc;padding:6px;border-radius:6px;max-height:240px;overflow:auto}
 .muted{color:#94a3b8}
 @media (max-width:900px){.cards{grid-template-columns:repeat(2,1fr)}.costs{grid-template-columns:1fr}}

@@ -94,6 +94,11 @@ class TaskReport(BaseModel):
     tool_problems: list[str] = Field(default_factory=list[str])
     """Tool calls that were refused, denied or failed — visible even when the task completed."""
 
+    @property
+    def unverified(self) -> list[CheckResult]:
+        """The checks that could not reach a verdict (their output says why)."""
+        return [c for c in self.checks if c.outcome == "unverified"]
+
 
 class AgentReport(BaseModel):
     agent: str
@@ -126,6 +131,8 @@ class RunReport(BaseModel):
     agents: list[AgentReport] = Field(default_factory=list[AgentReport])
     counts: dict[str, int] = Field(default_factory=dict[str, int])
     """Tasks by status."""
+    check_counts: dict[str, int] = Field(default_factory=dict[str, int])
+    """The final checks of every task by outcome: passed, failed, unverified."""
     pending: list[PendingItem] = Field(default_factory=list[PendingItem])
     gates: dict[str, str] = Field(default_factory=dict[str, str])
     """Phase gates by phase: waiting | approved | denied (runs with ``--gate phases``)."""
@@ -161,7 +168,7 @@ def _task_report(task_id: str, plan: TaskPlan, tally: TaskTally | None, finding:
     checks = list(finding.checks) if finding and finding.checks else list(t.checks)
     error = t.error
     if status == "failed" and not error:
-        failed = [f"check {c.kind}: {c.argument} failed" for c in checks if not c.passed]
+        failed = [f"check {c.kind}: {c.argument} {c.outcome}" for c in checks if not c.passed]
         error = "; ".join(failed)
     return TaskReport(
         id=task.id,
@@ -207,6 +214,10 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
     counts: dict[str, int] = {}
     for task in tasks:
         counts[task.status] = counts.get(task.status, 0) + 1
+    check_counts: dict[str, int] = {}
+    for task in tasks:
+        for check in task.checks:
+            check_counts[check.outcome] = check_counts.get(check.outcome, 0) + 1
     usage = run.usage
     if not run.agents and not (usage.total_tokens or usage.usd):
         # No events carried usage (a report from findings alone): the findings' own figures.
@@ -246,6 +257,7 @@ def build_report(plan: TaskPlan, events: list[dict[str, Any]], findings: Mapping
         usd=round(usage.usd, 6),
         agents=agents,
         counts=counts,
+        check_counts=check_counts,
         pending=list(run.pending) if run.status == "paused" else [],
         gates=dict(run.gates),
         tasks=tasks,

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from dacrew.findings.format import CheckResult, Usage
+from dacrew.findings.format import OUTCOMES, CheckResult, Outcome, Usage
 
 
 class Span(BaseModel):
@@ -264,6 +264,14 @@ def _approval(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     run.task(_text(e.get("task"))).approval = ""
 
 
+def _outcome(e: Mapping[str, Any]) -> Outcome:
+    """A check event's outcome; events written before outcomes existed have ``passed`` only."""
+    value = e.get("outcome")
+    if value in OUTCOMES:
+        return cast(Outcome, value)
+    return "passed" if e.get("passed") else "failed"
+
+
 def _check(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
     t = run.task(_text(e.get("task")))
     t.checks.append(
@@ -271,6 +279,7 @@ def _check(run: RunTally, e: Mapping[str, Any], ts: str | None) -> None:
             kind=_text(e.get("kind")),
             argument=_text(e.get("argument")),
             passed=bool(e.get("passed")),
+            outcome=_outcome(e),
             output=_text(e.get("output")),
         )
     )

@@ -35,6 +35,9 @@ class DbtLocation:
     profile_target: str = ""
     """The profile's own ``target:`` in profiles.yml — the development sandbox the dbt tools may build
     into without approval (dacrew.yml cannot move it)."""
+    scratch: Path | None = None
+    """A folder outside the project for everything dbt writes besides the warehouse (generated profiles,
+    ``target/``, logs): the parent's checks run dbt there so that they leave the project untouched."""
 
     @property
     def profiles_file(self) -> Path:
@@ -146,7 +149,7 @@ def sandboxed_profiles_dir(loc: DbtLocation) -> Path:
         doc["config"] = profiles["config"]
     text = str(yaml.safe_dump(doc, sort_keys=False))  # pyright: ignore[reportUnknownMemberType]
     key = hashlib.sha256(f"{loc.profiles_file}:{loc.profile}:{loc.target}".encode()).hexdigest()[:16]
-    folder = loc.project_dir / ".dacrew" / "dbt-profiles" / key
+    folder = loc.scratch / "sandboxed-profiles" if loc.scratch else loc.project_dir / ".dacrew" / "dbt-profiles" / key
     out = folder / PROFILES_FILE
     if not out.is_file() or out.read_text(encoding="utf-8") != text:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -91,7 +91,7 @@ def fingerprint(loc: DbtLocation) -> str:
 def base_flags(loc: DbtLocation) -> list[str]:
     from dacrew.tools.profiles import sandboxed_profiles_dir
 
-    return [
+    flags = [
         "--project-dir",
         str(loc.project_dir),
         "--profiles-dir",
@@ -101,6 +101,9 @@ def base_flags(loc: DbtLocation) -> list[str]:
         "--target",
         loc.target,
     ]
+    if loc.scratch is not None:
+        flags += ["--target-path", str(loc.scratch / "target"), "--log-path", str(loc.scratch / "logs")]
+    return flags
 
 
 _GLOBAL_FLAGS = ["--log-level", "none", "--no-use-colors", "--no-send-anonymous-usage-stats", "--no-version-check"]
