@@ -125,8 +125,9 @@ def test_an_imported_task_runs_as_a_case_scored_on_its_solution_seeds(tmp_path: 
     assert case["name"] == "mini001"
     assert [s.get("table") or s.get("check") for s in case["scorers"]] == [
         "dim_customer matches seeds/solution__dim_customer.csv",
-        "dbt: build --select solution__dim_customer AUTO_dim_customer_equality AUTO_dim_customer_existence",
+        "dbt: test --select AUTO_dim_customer_equality AUTO_dim_customer_existence",
     ]
+    assert case["scoring_build"] == "solution__dim_customer"
     assert "dbt deps; dbt run" in case["description"]
     project = suite / "projects" / "mini001"
     assert not (project / "models" / "warehouse").exists()  # setup.sh's rm -r
@@ -144,10 +145,13 @@ def test_an_imported_task_runs_as_a_case_scored_on_its_solution_seeds(tmp_path: 
         done = runner.invoke(app, ["eval", "run", str(suite), "--out", str(tmp_path / name), "--json", str(report)])
         (run,) = json.loads(report.read_text())["cases"]
         outcomes[name] = (done.exit_code, {s["scorer"].split(":")[0]: s["outcome"] for s in run["scores"]})
-    assert outcomes["good"][1]["exit code 0"] == "passed"
-    assert outcomes["good"][1]["check"] == "passed"
-    # The bad model changes a value: ADE-bench's own tests see it.
+    assert outcomes["good"] == (
+        0,
+        {"exit code 0": "passed", "scoring build": "passed", "table": "passed", "check": "passed"},
+    )
+    # The bad model changes a value: the table scorer and ADE-bench's own tests both see it.
     assert outcomes["bad"][0] == 1
+    assert outcomes["bad"][1]["table"] == "failed"
     assert outcomes["bad"][1]["check"] == "failed"
 
 

@@ -14,8 +14,10 @@ The case it becomes (in the suite folder ``OUT``):
   its description and ``test_setup``'s selection as its ``dbt: build`` check;
 * ``scoring/<task_id>/`` — the solution seeds, the AUTO tests and their macros, copied into the project
   only after the run (the agent never sees the answer);
+* ``scoring_build`` — the solution seeds, built into the case's copy after the run (as ADE-bench loads
+  them before its tests);
 * scorers — one ``table: <table> matches seeds/solution__<table>.csv`` per solution seed, and the task's
-  dbt tests as one ``dbt: build`` scorer over the solution seeds and the AUTO tests.
+  dbt tests as one ``dbt: test --select AUTO_…`` scorer.
 """
 
 from __future__ import annotations
@@ -185,8 +187,7 @@ def import_task(
                 source, scoring / sub, ignore=shutil.ignore_patterns("_no-op.txt", "*.patch"), dirs_exist_ok=True
             )
     scorers = [Scorer(table=f"{table} matches seeds/solution__{table}.csv") for table in seeds]
-    selected = " ".join([*(f"solution__{t}" for t in seeds), *(Path(t).stem for t in tests)])
-    scorers.append(Scorer(check=f"dbt: build --select {selected}"))
+    scorers.append(Scorer(check=f"dbt: test --select {' '.join(Path(t).stem for t in tests)}"))
     note = f" Not applied from setup.sh: {'; '.join(left)}." if left else ""
     case = Case(
         name=task_id,
@@ -194,6 +195,7 @@ def import_task(
         project=f"projects/{task_id}",
         cassette=f"cassettes/{task_id}.jsonl",
         scoring_files=f"scoring/{task_id}",
+        scoring_build=" ".join(f"solution__{t}" for t in seeds),
         scorers=scorers,
     )
     _add_case(output, case)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from dacrew.evals.plans import one_task_plan
 from dacrew.evals.results import CaseResult, Drift, ScoreResult
-from dacrew.evals.scorers import budget, run_check_scorer, tool_calls, trajectory, turns
+from dacrew.evals.scorers import budget, build_for_scoring, run_check_scorer, tool_calls, trajectory, turns
 from dacrew.evals.suite import Case, Suite
 from dacrew.findings.format import CheckResult, Finding, Usage
 
@@ -93,8 +93,10 @@ def _run(suite: Suite, case: Case, workdir: Path, options: CaseOptions, repeat: 
     outcome = execute_run(settings)
     seconds = time.perf_counter() - started
     events = read_events(settings.run_dir)
-    if case.scoring_files is not None:
-        shutil.copytree(suite.path(case.scoring_files), workdir, dirs_exist_ok=True)
+    scoring_files = suite.path(case.scoring_files) if case.scoring_files else None
+    if scoring_files is not None:
+        shutil.copytree(scoring_files, workdir, dirs_exist_ok=True)
+    setup_error = build_for_scoring(workdir, case.scoring_build, run_id, scoring_files) if case.scoring_build else ""
     findings = {t: f for t, f in FindingsStore(workdir).all().items() if f.run_id == run_id}
     usage = sum((f.usage for f in findings.values()), Usage())
     drift = [
@@ -115,6 +117,14 @@ def _run(suite: Suite, case: Case, workdir: Path, options: CaseOptions, repeat: 
             output=f"the run ended {outcome.status} (exit {outcome.exit_code})",
         )
     ]
+    if case.scoring_build:
+        scores.append(
+            ScoreResult(
+                scorer=f"scoring build: {case.scoring_build}",
+                outcome="failed" if setup_error else "passed",
+                output=setup_error or "built for scoring",
+            )
+        )
     recorded = load_cassette(cassette) if cassette is not None and mode == "full" else None
     finding = _scored_finding(case, findings)
     scorer_checks: list[CheckResult] = []
@@ -130,7 +140,7 @@ def _run(suite: Suite, case: Case, workdir: Path, options: CaseOptions, repeat: 
             run_id,
             full=mode == "full",
             cassette=recorded,
-            scoring_files=suite.path(case.scoring_files) if case.scoring_files else None,
+            scoring_files=scoring_files,
         )
         scores.append(score)
         if check is not None:

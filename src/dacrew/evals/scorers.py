@@ -147,8 +147,9 @@ def scoring_code_only(detail: dict[str, Any], project: Path, scoring_files: Path
     return True
 
 
-def _scoring_context(project: Path, task: str, run_id: str, scoring_files: Path | None) -> Any:
-    """The tool context a check scorer runs in: read-only, and approving its own scoring code only."""
+def _scoring_context(project: Path, task: str, run_id: str, scoring_files: Path | None, *, build: bool = False) -> Any:
+    """The tool context a check scorer runs in: read-only (``build``: allowed to build, for the harness's
+    own scoring setup), approving its own scoring code only."""
     from dacrew.tools.base import ToolContext
 
     class ScoringContext(ToolContext):
@@ -157,7 +158,24 @@ def _scoring_context(project: Path, task: str, run_id: str, scoring_files: Path 
                 return
             super().require_approval(action, message, detail)
 
-    return ScoringContext(project_dir=project, task_id=task, run_id=run_id)
+    permissions = frozenset({"read", "ddl", "write"}) if build else frozenset({"read"})
+    return ScoringContext(project_dir=project, task_id=task, run_id=run_id, permissions=permissions)
+
+
+def build_for_scoring(project: Path, selection: str, run_id: str, scoring_files: Path | None) -> str:
+    """Build ``selection`` into the case's copy of its project before scoring (ADE-bench seeds its
+    solution tables so); returns "" or why it failed."""
+    from dacrew.errors import DacrewError
+    from dacrew.tools.registry import get
+
+    ctx = _scoring_context(project, EVAL_TASK, run_id, scoring_files, build=True)
+    try:
+        result: Any = get("dbt_build").call(ctx, {"select": selection})
+    except DacrewError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        ctx.close()
+    return "" if result.success else (result.error or "dbt build failed")
 
 
 def _score(label: str, check: CheckResult, prefix: str = "") -> ScoreResult:

@@ -132,6 +132,9 @@ class Case(BaseModel):
     scoring_files: str | None = None
     """A folder copied over the project after the run, before scoring: answers the agent must not see
     (an imported ADE-bench task's solution seeds and tests)."""
+    scoring_build: str | None = None
+    """A dbt selection built into the case's copy after the scoring files, before scoring (an imported
+    ADE-bench task's solution seeds)."""
     scorers: list[Scorer] = Field(default_factory=list[Scorer])
     budget: Budget | None = None
 
