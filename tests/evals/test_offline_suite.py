@@ -42,7 +42,7 @@ def test_the_sealed_cases_pass_in_full_replay_and_the_drifted_one_fails_strictly
     assert drift["step"] == 0
     assert "-system: You are the dbt expert of an analytics engineering crew." in drift["diff"]
     assert "Prefer views over tables for staging." in drift["diff"]
-    assert not (tmp_path / "runs" / "staging-1" / "models").exists()  # full replay wrote nothing
+    assert not (tmp_path / "runs" / "staging-1" / "models" / "staging" / "stg_orders.sql").exists()  # nothing ran
 
 
 @pytest.mark.slow
