@@ -29,6 +29,7 @@ def test_the_demo_cassette_is_what_its_script_writes() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the whole 18-task example, dbt builds included, through a terminal
 def test_the_demo_plays_the_example_feature_to_a_completed_run(tmp_path: Path) -> None:
     project = tmp_path / "customer_ltv"
     shutil.copytree(EXAMPLE, project)

@@ -115,7 +115,7 @@ def test_writer_round_trips_and_redacts(tmp_path: Path, monkeypatch: pytest.Monk
     assert turn.response.content == "thinking about ***"
     assert turn.response.usage.cache_read_tokens == 100
     assert turn.request_digest == request_digest(request)
-    assert turn.request == ["human: go", "tools: "]
+    assert turn.request == ["human: go"]
     assert cassette.tools[0].args == {"password": "***"}
 
 

@@ -31,11 +31,13 @@ from dacrew.agents.completion import (
 )
 from dacrew.agents.journal import Journal
 from dacrew.agents.pages import ResultPages
+from dacrew.agents.tool_replay import ToolReplay, render_result, result_json
 from dacrew.errors import ApprovalRequired, DacrewError, GuardRefused
 from dacrew.findings.format import Usage
 from dacrew.findings.redact import redact_obj
 from dacrew.models.caching import with_conversation_breakpoint
 from dacrew.models.estimate import ESTIMATED_USAGE, UsageEstimator
+from dacrew.models.replay import ReplayError
 from dacrew.models.resolve import FALLBACK_MODEL, is_anthropic
 from dacrew.models.usage import usage_from_message
 from dacrew.tools.base import Tool, ToolContext
@@ -84,6 +86,13 @@ class AgentRun:
     """Headless runs: decides an approval by rule (None: ask a person)."""
     estimator: UsageEstimator | None = None
     """Estimates the usage of replies that report none (a scripted cassette)."""
+    recorder: Any = None
+    """The run's :class:`~dacrew.models.cassette.CassetteWriter`: every fresh model turn and tool call."""
+    replay: ToolReplay | None = None
+    """A replayed run's tool records: served (full replay) or compared (model replay)."""
+    cassette_task: str = ""
+    """The cassette key of this conversation: ``T004``, or ``T014/orchestra-expert`` for a delegate."""
+    attempt: int = 1
 
 
 def _schemas(run: AgentRun) -> list[dict[str, Any]]:
@@ -109,10 +118,12 @@ def _clean(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _result_text(result: Any) -> str:
+def _result_text(result: Any, data: Any) -> str:
+    """What the model reads for a result: its own rendering for the model when it has one (dbt results
+    summarise passes), else its JSON."""
     if hasattr(result, "for_model"):
         return str(result.for_model())
-    return result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result, default=str)
+    return render_result(data)
 
 
 def _pages(run: AgentRun) -> ResultPages:
@@ -153,6 +164,10 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
                 usage = run.estimator.estimate(messages, schemas, reply)
                 reply.response_metadata[ESTIMATED_USAGE] = usage.model_dump()
             run.journal.record_model(mkey, message_to_dict(reply), model=fallback or run.model_name)
+            if run.recorder is not None:
+                run.recorder.model_turn(
+                    run.cassette_task, run.attempt, step, reply, messages=messages, tools=schemas if run.bind else ()
+                )
             run.emit(
                 "model_response",
                 agent=run.agent,
@@ -188,7 +203,11 @@ async def run_agent(run: AgentRun) -> AgentOutcome:
             elif name == RESULT_PAGE:
                 content = _pages(run).page(args)
             else:
-                content = await _call_tool(run, f"{mkey}/{call_id}", name, args)
+                try:
+                    content = await _call_tool(run, f"{mkey}/{call_id}", name, args, step=step, call_id=call_id)
+                except ReplayError as exc:  # strict replay: a tool result drifted
+                    outcome.error = str(exc)
+                    return outcome
             messages.append(ToolMessage(content=content, tool_call_id=call_id, name=name))
         if finished is not None:
             outcome.status = "completed"
@@ -247,11 +266,21 @@ async def _ask(run: AgentRun, key: str, args: dict[str, Any]) -> str:
     return f"Answer from a person: {answer}"
 
 
-async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -> str:
-    """Run one tool call (or replay it from the journal) and return what the model reads."""
+async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any], *, step: int, call_id: str) -> str:
+    """Run one tool call (or replay it from the journal or, in full replay, the cassette) and return
+    what the model reads."""
     recorded = run.journal.tool(key)
     if recorded is not None:
         return str(recorded["content"])
+    if run.replay is not None and run.replay.full and name != DELEGATE:
+        served = run.replay.serve(run.cassette_task, run.attempt, step, call_id, name)
+        if served is not None:
+            content, status = served
+            content = _pages(run).cut(key, content)
+            run.emit("tool_call", agent=run.agent, tool=name, args=args, replayed=True)
+            run.emit("tool_result", agent=run.agent, tool=name, status=status, chars=len(content))
+            run.journal.record_tool(key, content, status)
+            return content
     approvals = 0
     if name == DELEGATE:
         try:
@@ -275,12 +304,14 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
         run.journal.record_tool(key, content, "interrupted")
         return content
     run.emit("tool_call", agent=run.agent, tool=name, args=args)
+    data: Any = None
     while True:
         if not tool.read_only:
             run.journal.record_intent(key, name, args)
         try:
             result = await asyncio.to_thread(tool.call, run.ctx, args)
-            content = _pages(run).cut(key, _result_text(result))
+            data = result_json(result)
+            content = _pages(run).cut(key, _result_text(result, data))
             status = "ok" if getattr(result, "ok", True) else "failed"
         except ValidationError as exc:
             content, status = f"invalid arguments for {name}: {_first_error(exc)}", "error"
@@ -336,6 +367,20 @@ async def _call_tool(run: AgentRun, key: str, name: str, args: dict[str, Any]) -
         break
     run.emit("tool_result", agent=run.agent, tool=name, status=status, chars=len(content))
     run.journal.record_tool(key, content, status)
+    error = None if data is not None else content
+    if run.recorder is not None:
+        run.recorder.tool_record(
+            run.cassette_task,
+            run.attempt,
+            step,
+            call_id,
+            name,
+            args,
+            result=data if data is not None else {"status": status},
+            error=error,
+        )
+    if run.replay is not None:
+        run.replay.compare(run.cassette_task, run.attempt, step, call_id, name, data, error)
     return content
 
 

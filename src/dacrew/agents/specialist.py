@@ -12,6 +12,7 @@ from dacrew.agents.asker import TaskAsker
 from dacrew.agents.journal import Journal
 from dacrew.agents.loop import AgentOutcome, AgentRun, run_agent
 from dacrew.agents.registry import AgentSpec, agent_name, load_agent
+from dacrew.agents.tool_replay import ToolReplay
 from dacrew.models.resolve import ModelSource, cache_system_prompt
 from dacrew.plan.model import PARENT, SPECIALISTS, SUB_AGENTS, Task
 from dacrew.tools.base import Tool, ToolContext
@@ -107,8 +108,11 @@ async def run_assignment(
     step_limit: int = 25,
     dry_run: bool = False,
     pricing: Any = None,
+    recorder: Any = None,
+    replay: ToolReplay | None = None,
 ) -> AgentOutcome:
-    """Run the task's lead agent (delegating to co-owners on request) for one attempt."""
+    """Run the task's lead agent (delegating to co-owners on request) for one attempt; ``recorder`` (a
+    :class:`~dacrew.models.cassette.CassetteWriter`) records it, ``replay`` answers or checks its tool calls."""
     lead, helpers = lead_and_helpers(a.task)
     catalogue = {} if dry_run else load_all()
     totals: list[AgentOutcome] = []
@@ -147,6 +151,10 @@ async def run_assignment(
             asker=a.asker,
             policy=a.policy,
             estimator=models.estimator(model_name, pricing),
+            recorder=recorder,
+            replay=replay,
+            cassette_task=model_task,
+            attempt=a.attempt,
         )
 
     async def delegate(agent: str, instructions: str) -> str:

@@ -17,12 +17,14 @@ from typing import Any
 from dacrew.agents.asker import TaskAsker
 from dacrew.agents.journal import Journal
 from dacrew.agents.specialist import Assignment, run_assignment
+from dacrew.agents.tool_replay import CHECK_TOOL
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.findings.redact import redact_obj
 from dacrew.graph.gates import answered_gates, bind_gate
 from dacrew.graph.runtime import Runtime
 from dacrew.graph.scheduler import FINAL, Deferred, Scheduler
 from dacrew.graph.verify import CheckSpec, verify
+from dacrew.models.replay import ReplayError
 from dacrew.plan.model import Task
 from dacrew.plan.schedule import topological_order
 from dacrew.tools.base import ToolContext
@@ -179,6 +181,8 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
             step_limit=rt.settings.step_limit,
             dry_run=rt.settings.dry_run,
             pricing=rt.pricing,
+            recorder=rt.recorder,
+            replay=rt.replay,
         )
         usage = usage + out.usage
         rt.add_usage(out.usage)
@@ -207,12 +211,7 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
                 for c in r.checks
                 if (c.kind, c.argument) not in {(s.kind, s.argument) for s in specs}
             ]
-            # The parent's checks hold the read permission only: they read, they never build or write.
-            ctx = ToolContext(project_dir=rt.settings.project, agent=CHECKER, task_id=task.id, run_id=rt.run_id)
-            try:
-                checks = await verify(ctx, f, specs)
-            finally:
-                ctx.close()
+            checks = await _verify(rt, task.id, attempt, f, specs)
             for c in checks:
                 rt.emit(
                     "check",
@@ -236,6 +235,36 @@ async def _run_attempts(rt: Runtime, task: Task) -> Finding:
         rt.store.update(task.id, checks=checks)
         feedback = _failure_feedback(failing)
         attempt += 1
+
+
+async def _verify(
+    rt: Runtime, task_id: str, attempt: int, finding: Finding, specs: list[CheckSpec]
+) -> list[CheckResult]:
+    """Run the checks (full replay: read their recorded outcomes) and record them in the run's cassette."""
+    if rt.replay is not None and rt.replay.full:
+        try:
+            checks = rt.replay.checks(task_id, attempt, [(s.kind, s.argument) for s in specs])
+        except ReplayError as exc:
+            checks = [CheckResult(kind="replay", argument="strict", passed=False, output=str(exc))]
+    else:
+        # The parent's checks hold the read permission only: they read, they never build or write.
+        ctx = ToolContext(project_dir=rt.settings.project, agent=CHECKER, task_id=task_id, run_id=rt.run_id)
+        try:
+            checks = await verify(ctx, finding, specs)
+        finally:
+            ctx.close()
+    if rt.recorder is not None:
+        for number, check in enumerate(checks, start=1):
+            rt.recorder.tool_record(
+                task_id,
+                attempt,
+                0,
+                f"check:{number}",
+                CHECK_TOOL,
+                {"kind": check.kind, "argument": check.argument},
+                result=check.model_dump(mode="json"),
+            )
+    return checks
 
 
 def _missing_handoff_artifacts(rt: Runtime, task: Task) -> str:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from dacrew.graph.shared import SharedState
 
 CHECKPOINTS = "checkpoints.sqlite"
+CASSETTE = "cassette.jsonl"
 Asker = Callable[[list[dict[str, Any]]], dict[str, Any]]
 """Given the pending interrupts (``id``, ``value``), returns answers by interrupt id."""
 
@@ -78,7 +79,44 @@ def prepare_runtime(settings: RunSettings, observers: list[Callable[[dict[str, A
         observers=observers,
     )
     rt.usage = _run_usage(rt, final_only=True)
+    _attach_cassettes(rt)
     return rt
+
+
+def _attach_cassettes(rt: Runtime) -> None:
+    """Every run records its cassette; a replayed run also checks (or, in full replay, takes) its tool
+    results from the replayed one, and reports drift as ``replay_drift`` events."""
+    from dacrew.agents.tool_replay import ToolReplay
+    from dacrew.models.cassette import CassetteWriter
+    from dacrew.models.replay import ReplayError
+    from dacrew.models.resolve import REPLAY_PREFIX
+
+    settings = rt.settings
+    replaying = bool(settings.model and settings.model.startswith(REPLAY_PREFIX))
+    if settings.full_replay and not replaying:
+        raise UserError("full replay needs a cassette to replay: --model replay:<cassette.jsonl>")
+
+    def drifted(error: ReplayError) -> None:
+        rt.emit(
+            "replay_drift",
+            task=error.task.split("/")[0],
+            conversation=error.task,
+            attempt=error.attempt,
+            step=error.step,
+            what=error.what,
+            message=error.message,
+            diff=error.diff,
+            strict=settings.strict_replay,
+        )
+
+    if replaying and settings.model is not None:
+        cassette = rt.models.cassette(settings.model)
+        rt.models.replay_strict = settings.strict_replay
+        rt.models.on_drift = drifted
+        rt.replay = ToolReplay(cassette, full=settings.full_replay, strict=settings.strict_replay, on_drift=drifted)
+    if not settings.dry_run:
+        model = settings.model or rt.models.model_name("parent")
+        rt.recorder = CassetteWriter(settings.run_dir / CASSETTE, source="recorded", model=model)
 
 
 def _check_models(plan: TaskPlan, models: ModelSource, project: Path) -> None:
@@ -232,6 +270,8 @@ def _execute_locked(
         reopen = finished is not None and _reopen_after_budget(rt)
         if finished is not None and not reopen:
             rt.events.close()
+            if rt.recorder is not None:
+                rt.recorder.close()
             return finished
     if not is_resume:
         save_settings(settings)
@@ -262,6 +302,8 @@ def _execute_locked(
     except KeyboardInterrupt:
         rt.emit("run_stopped", run_id=settings.run_id, reason="interrupted (Ctrl-C)")
         rt.events.close()
+        if rt.recorder is not None:
+            rt.recorder.close()
         write_reports(settings, rt)
         raise
     try:
@@ -288,6 +330,8 @@ def _execute_locked(
             )
     finally:
         rt.events.close()
+        if rt.recorder is not None:
+            rt.recorder.close()
     write_reports(settings, rt)
     return result
 

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dacrew.agents.tool_replay import ToolReplay
 from dacrew.config import ApprovalRule, policy_decision
 from dacrew.findings.events import EventLog
 from dacrew.findings.format import Finding, Usage
 from dacrew.findings.store import FindingsStore
 from dacrew.graph.scheduler import Admission, Scheduler
 from dacrew.graph.state import RunSettings
+from dacrew.models.cassette import CassetteWriter
 from dacrew.models.resolve import ModelSource
 from dacrew.plan.model import TaskPlan
 from dacrew.plan.schedule import admit
@@ -38,6 +40,10 @@ class Runtime:
     admission: Admission = admit
     """The scheduler's admission policy (see :attr:`Scheduler.admission`)."""
     scheduler: Scheduler | None = None
+    recorder: CassetteWriter | None = None
+    """Records the run's cassette (``.dacrew/runs/<id>/cassette.jsonl``)."""
+    replay: ToolReplay | None = None
+    """A replayed run's tool records (full replay serves them; model replay compares with them)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

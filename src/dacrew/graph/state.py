@@ -33,6 +33,10 @@ class RunSettings(BaseModel):
     strict_checks: bool = False
     """An unverified check fails its task, as a failed one does (``--strict-checks``, ``checks: strict``)."""
     step_limit: int = 25
+    full_replay: bool = False
+    """With ``model: replay:<cassette>``: tool results and checks come from the cassette too."""
+    strict_replay: bool = False
+    """A replayed request or tool result that differs from the recording fails its task."""
     report_json: str | None = None
     junit: str | None = None
     rerun_done: bool = False

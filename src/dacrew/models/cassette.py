@@ -184,8 +184,26 @@ def _validate(model: type[M], obj: Any, path: str, line: int) -> M:
 # -- digests ---------------------------------------------------------------------------------------
 
 
+def _text_of(content: Any) -> str:
+    """A message's text: a plain string, or the text blocks of a list (cache markers are not content)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(block.get("text", "")) if isinstance(block, dict) else str(block)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+            for block in content  # pyright: ignore[reportUnknownVariableType]
+            if not isinstance(block, dict) or block.get("type", "text") == "text"  # pyright: ignore[reportUnknownMemberType]
+        )
+    return json.dumps(content, default=str, sort_keys=True)
+
+
 def _message_view(message: Any) -> dict[str, Any]:
-    view: dict[str, Any] = {"role": getattr(message, "type", type(message).__name__), "content": message.content}
+    role = getattr(message, "type", type(message).__name__)
+    if role == "tool":
+        # A tool result is compared on its own (replay's tool-result check): measured times differ from
+        # run to run, so the request digest names the result, not its text.
+        return {"role": role, "name": getattr(message, "name", None)}
+    view: dict[str, Any] = {"role": role, "content": _text_of(message.content)}
     calls = getattr(message, "tool_calls", None)
     if calls:
         view["tool_calls"] = [{"name": c["name"], "args": c["args"]} for c in calls]
@@ -197,30 +215,55 @@ def _tool_view(tool: Any) -> dict[str, Any]:
 
     spec = convert_to_openai_tool(tool)
     function = spec.get("function", spec)
-    return {"name": function.get("name"), "parameters": function.get("parameters")}
+    return {
+        "name": function.get("name"),
+        "description": function.get("description"),
+        "parameters": function.get("parameters"),
+    }
+
+
+def _short_digest(obj: Any) -> str:
+    data = json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:12]
 
 
 def request_digest(messages: Sequence[Any], tools: Sequence[Any] = ()) -> str:
-    """A stable digest of a model request: the messages (role, content, tool calls without ids) and
-    the tools' names and schemas."""
+    """A stable digest of a model request: the messages (role, text, tool calls without ids; a tool
+    result by its tool's name) and the tools' names, descriptions and schemas."""
     blob = {"messages": [_message_view(m) for m in messages], "tools": [_tool_view(t) for t in tools]}
     data = json.dumps(blob, sort_keys=True, default=str, ensure_ascii=False)
     return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+SUMMARY_LINE_CHARS = 200
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SUMMARY_LINE_CHARS else text[: SUMMARY_LINE_CHARS - 3] + "..."
+
+
 def request_summary(messages: Sequence[Any], tools: Sequence[Any] = ()) -> list[str]:
-    """One short line per message, and one naming the tools: what a strict-replay diff shows."""
+    """What a strict-replay diff shows: the system prompt and the user's messages line by line
+    (``system: <line>``), one line per model turn (its text and the tools it called), one per tool
+    result (``tool result: <tool>``), and one per tool (``tool NAME(parameters) <digest of its schema>``)."""
     lines: list[str] = []
     for message in messages:
         view = _message_view(message)
-        content = view["content"] if isinstance(view["content"], str) else json.dumps(view["content"], default=str)
-        text = " ".join(str(content).split())
-        if len(text) > 160:
-            text = text[:157] + "..."
-        calls = ",".join(c["name"] for c in view.get("tool_calls", []))
-        lines.append(f"{view['role']}: {text}" + (f" [calls {calls}]" if calls else ""))
-    names = sorted(str(_tool_view(t)["name"]) for t in tools)
-    lines.append("tools: " + ", ".join(names))
+        role = str(view["role"])
+        if role == "tool":
+            lines.append(f"tool result: {view['name']}")
+        elif role in ("system", "human"):
+            lines.extend(
+                f"{role}: {_clip(line.rstrip())}" for line in str(view["content"]).splitlines() if line.strip()
+            )
+        else:
+            calls = ",".join(c["name"] for c in view.get("tool_calls", []))
+            text = _clip(" ".join(str(view["content"]).split()))
+            lines.append(f"{role}: {text}" + (f" [calls {calls}]" if calls else ""))
+    for tool in sorted((_tool_view(t) for t in tools), key=lambda v: str(v["name"])):
+        parameters = tool.get("parameters") or {}
+        names = ", ".join(sorted((parameters.get("properties") or {}).keys()))
+        lines.append(f"tool {tool['name']}({names}) {_short_digest(tool)}")
     return lines
 
 

@@ -30,12 +30,17 @@ class ReplayError(DacrewError):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, task: str, attempt: int, step: int) -> None:
+    def __init__(
+        self, message: str, *, task: str, attempt: int, step: int, what: str = "request", diff: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.task = task
         self.attempt = attempt
         self.step = step
+        self.what = what
+        """What drifted: ``request`` (prompt, messages, tool schemas), ``tool result``, or ``missing``."""
+        self.diff = diff
 
 
 def ai_message(response: TurnResponse, *, model_name: str = "") -> AIMessage:
@@ -83,6 +88,8 @@ class ReplayChatModel(OfflineChatModel):
     attempt: int = 1
     strict: bool = False
     """Compare each request's digest with the recorded one; a mismatch is a :class:`ReplayError`."""
+    on_drift: Callable[[ReplayError], None] | None = None
+    """Told of every drifted request (strict or not): lenient replay warns through it and goes on."""
     sleep: bool = True
     """Honour ``delay_s`` (benchmarks simulate model latency with it)."""
 
@@ -105,16 +112,22 @@ class ReplayChatModel(OfflineChatModel):
                 attempt=self.attempt,
                 step=step,
             )
-        if self.strict and turn.request_digest is not None:
+        if turn.request_digest is not None and (self.strict or self.on_drift is not None):
             digest = request_digest(messages, tools)
             if digest != turn.request_digest:
-                raise ReplayError(
+                diff = _diff(turn, messages, tools)
+                drift = ReplayError(
                     f"the request for {where} no longer matches {self.cassette.path}"
-                    f" (recorded {turn.request_digest[:19]}…, now {digest[:19]}…){_diff(turn, messages, tools)}",
+                    f" (recorded {turn.request_digest[:19]}…, now {digest[:19]}…)" + (f"\n{diff}" if diff else ""),
                     task=self.task,
                     attempt=self.attempt,
                     step=step,
+                    diff=diff,
                 )
+                if self.on_drift is not None:
+                    self.on_drift(drift)
+                if self.strict:
+                    raise drift
         return turn
 
     def _result(self, turn: ModelTurn) -> ChatResult:
@@ -153,4 +166,4 @@ def _diff(turn: ModelTurn, messages: list[BaseMessage], tools: Sequence[Any]) ->
         difflib.unified_diff(turn.request, request_summary(messages, tools), "recorded", "now", n=0, lineterm="")
     )
     shown = lines[:12] + (["…"] if len(lines) > 12 else [])
-    return "\n" + "\n".join(shown)
+    return "\n".join(shown)

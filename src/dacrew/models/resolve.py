@@ -30,7 +30,7 @@ from dacrew.models.cassette import Cassette, load_cassette
 from dacrew.models.dryrun import DryRunChatModel
 from dacrew.models.estimate import UsageEstimator
 from dacrew.models.limiter import OVERLOADED, RateLimiter, shared_limiter, status_of, with_retries, with_retries_sync
-from dacrew.models.replay import ReplayChatModel
+from dacrew.models.replay import ReplayChatModel, ReplayError
 
 REPLAY_PREFIX = "replay:"
 DRY_RUN_MODEL = "dry-run"
@@ -170,6 +170,10 @@ class ModelSource:
         self._cassettes: dict[str, Cassette] = {}
         self._live: dict[str, BaseChatModel] = {}
         self._estimator: UsageEstimator | None = None
+        self.replay_strict = False
+        """Replay models fail a drifted request (strict replay) instead of answering it."""
+        self.on_drift: Callable[[ReplayError], None] | None = None
+        """Told of every drifted replay request (events, warnings)."""
 
     def model_name(self, agent: str, agent_model: str | None = None) -> str:
         """The model string ``agent`` uses, by the precedence above (``dry-run`` in a dry run)."""
@@ -194,7 +198,13 @@ class ModelSource:
             return DryRunChatModel(task_id=task_id, title=task_title)
         name = self.model_name(agent, agent_model)
         if name.startswith(REPLAY_PREFIX):
-            return ReplayChatModel(cassette=self.cassette(name), task=task_id, attempt=attempt)
+            return ReplayChatModel(
+                cassette=self.cassette(name),
+                task=task_id,
+                attempt=attempt,
+                strict=self.replay_strict,
+                on_drift=self.on_drift,
+            )
         return self.live_model(name)
 
     def cassette(self, model_name: str) -> Cassette:
