@@ -59,6 +59,8 @@ def run_case(suite: Suite, case: Case, workdir: Path, options: CaseOptions, repe
     """Run and score one case in ``workdir``; a case that cannot run is an ``error`` verdict, not a crash."""
     from dacrew.errors import DacrewError
 
+    workdir = workdir.resolve()  # dbt moves the working directory while it runs
+
     mode = case_mode(suite, case, options)
     try:
         return _run(suite, case, workdir, options, repeat, mode)

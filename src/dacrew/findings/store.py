@@ -60,7 +60,7 @@ class FindingsStore:
     """
 
     def __init__(self, project_dir: Path | str, *, durable: bool = True) -> None:
-        self.project_dir = Path(project_dir)
+        self.project_dir = Path(project_dir).resolve()  # dbt moves the working directory while it runs
         self.durable = durable
         self.dir = self.project_dir / FINDINGS_DIR
         self._tmp = self.project_dir / STATE_DIR / "tmp"

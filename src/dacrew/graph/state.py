@@ -45,7 +45,7 @@ class RunSettings(BaseModel):
 
     @property
     def project(self) -> Path:
-        return Path(self.project_dir)
+        return Path(self.project_dir).resolve()
 
     @property
     def plan_path(self) -> Path:
