@@ -226,3 +226,56 @@ def test_the_plan_is_the_templates_18_tasks() -> None:
 
     assert links(example) == links(template)
     assert all(t.checks for t in example.tasks)
+
+
+@pytest.mark.slow
+def test_changed_tier_thresholds_fail_the_mart_task_and_the_run(workdir: Path, tmp_path: Path) -> None:
+    """The business rule is a check: the mart task again, on a copy of the finished project, with its agent
+    writing tiers at 10 / 5 instead of the spec's 150 / 50 — the task fails, and so does the run."""
+    import shutil
+
+    generator = _generator()
+    conversations = generator.script(generator.facts())
+    writes_mart = [
+        task_id
+        for task_id, turns in conversations.items()
+        if any(args.get("path") == "models/marts/customer_ltv.sql" for turn in turns for _, args in turn.calls)
+    ]
+    task_id = writes_mart[0]
+    project = tmp_path / "mutated"
+    shutil.copytree(workdir, project, ignore=shutil.ignore_patterns(".dacrew", "findings"))
+    task = parse_plan_file(EXAMPLE / "tasks.md").by_id[task_id]
+    plan = project / "mutation.md"
+    plan.write_text(
+        "# Data Analytics Tasks: Customer Lifetime Value\n\n## Business Logic Implementation Tasks\n\n"
+        f"### {task_id}: {task.title}\n**Owner**: {' + '.join(task.owners)}  \n**Dependencies**: None  \n"
+        f"**Files**: {', '.join(f'`{f}`' for f in task.files)}  \n"
+        f"**Description**: {task.description[0]}\n**Acceptance**: {task.acceptance}\n**Checks**:\n"
+        + "".join(f"- {c.kind}: {c.argument}\n" for c in task.checks),
+        encoding="utf-8",
+    )
+    mutated = generator.CUSTOMER_LTV.replace(">= 150 then", ">= 10 then").replace(">= 50 then", ">= 5 then")
+    assert mutated != generator.CUSTOMER_LTV
+    turns = conversations[task_id]
+    for turn in turns:
+        turn.calls = [
+            (name, {**args, "content": mutated} if args.get("path") == "models/marts/customer_ltv.sql" else args)
+            for name, args in turn.calls
+        ]
+    cassette = tmp_path / "mutated.jsonl"
+    cassette.write_text("".join(json.dumps(r) + "\n" for r in generator.records({task_id: turns})), encoding="utf-8")
+    result = runner.invoke(
+        app, ["run", str(plan), "--project-dir", str(project), "--model", f"replay:{cassette}", "--headless"]
+    )
+    assert result.exit_code == 1, result.output
+    finding = FindingsStore(project).read(task_id)
+    assert finding is not None
+    assert finding.status == "failed"
+    table = next(c for c in finding.checks if c.kind == "table")
+    assert table.outcome == "failed"
+    assert "only in expected" in table.output
+    assert "only in actual" in table.output
+    # The totals still add up: only the business rule notices.
+    totals = [c for c in finding.checks if c.kind == "sql" and "sum(lifetime_value)" in c.argument]
+    assert totals
+    assert all(c.outcome == "passed" for c in totals)
