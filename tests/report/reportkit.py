@@ -46,7 +46,7 @@ def write_run(project: Path, plan: TaskPlan) -> tuple[Path, str]:
                     "task": task_id,
                     "agent": agent,
                     "tool": "files_write",
-                    "args": {"path": f"work/{task_id}/{n}.sql"},
+                    "args": {"path": f"models/{task_id}/{n}.sql"},
                 }
             )
             events.append(
@@ -107,7 +107,7 @@ def write_run(project: Path, plan: TaskPlan) -> tuple[Path, str]:
             )
         clock += 1
         events.append({"ts": at(clock), "type": "task_finished", "task": task_id, "status": "completed", "attempt": 1})
-        artifact = f"work/{task_id}/0.sql"
+        artifact = f"models/{task_id}/0.sql"
         (project / artifact).parent.mkdir(parents=True, exist_ok=True)
         (project / artifact).write_text("select 1\n", encoding="utf-8")
         store.write(

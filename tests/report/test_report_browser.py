@@ -140,5 +140,5 @@ def test_links_are_relative_so_the_project_folder_can_move(tmp_path: Path) -> No
     run_dir, _ = write_run(project, plan)
     html = write_run_reports(run_dir, plan, FindingsStore(project).all(), project=project)["html"].read_text()
     assert 'href="../../../findings/T001.md"' in html
-    assert 'href="../../../work/T001/0.sql"' in html
+    assert 'href="../../../models/T001/0.sql"' in html
     assert "<code>analytics.some_table</code>" in html

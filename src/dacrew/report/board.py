@@ -367,7 +367,8 @@ class Board:
             if not_started:
                 sentences.append(f"{not_started} not started")
             usage = run.usage
-            return ", ".join(sentences) + f". {_tokens(usage)} tokens, {_cost(usage)}."
+            closing = f". {_tokens(usage)} tokens, {_cost(usage)}"
+            return ", ".join(sentences) + (closing if closing.endswith(".") else closing + ".")
 
     def _unverified(self) -> list[tuple[str, CheckResult]]:
         """The unverified checks of completed tasks, in plan order."""
