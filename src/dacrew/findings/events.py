@@ -81,12 +81,17 @@ def _ends_torn(path: Path) -> bool:
 
 def read_events(run_dir: Path | str) -> list[dict[str, Any]]:
     """Every complete event of a run, in order; a torn line (a kill mid-write) is skipped."""
-    path = Path(run_dir) / EVENTS_FILE
+    return read_json_lines(Path(run_dir) / EVENTS_FILE)
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file, in order (none when it does not exist); a torn or
+    unreadable line is skipped."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return []
-    events: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
     for line in raw.split(b"\n"):
         if not line.strip():
             continue
@@ -95,5 +100,5 @@ def read_events(run_dir: Path | str) -> list[dict[str, Any]]:
         except (json.JSONDecodeError, UnicodeDecodeError):
             continue
         if isinstance(value, dict):
-            events.append(cast(dict[str, Any], value))
-    return events
+            out.append(cast(dict[str, Any], value))
+    return out

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dacrew.errors import UserError
+from dacrew.findings.events import read_json_lines
 from dacrew.findings.format import Finding, render
 from dacrew.findings.mirror import mirrored
 from dacrew.findings.store import FindingsStore
@@ -194,7 +195,7 @@ class SharedState:
         sink = RunMirror(self, project, run_id)
         for name, entries in files.items():
             path = folder / name
-            lines = _complete_lines(path)
+            lines = read_json_lines(path)
             if len(lines) < len(entries):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 text = "".join(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in entries)
@@ -204,7 +205,7 @@ class SharedState:
                     sink.line_appended(path, extra)
         for path in folder.rglob("*.jsonl") if folder.is_dir() else []:
             if path.relative_to(folder).as_posix() not in files:
-                for entry in _complete_lines(path):
+                for entry in read_json_lines(path):
                     sink.line_appended(path, entry)
 
     @contextlib.contextmanager
@@ -238,25 +239,6 @@ class RunMirror:
             self._last = max(time.time_ns(), self._last + 1)
             key = f"{name}#{self._last:020d}"
         self.shared.store.put(self.namespace, key, {"file": name, "entry": entry})
-
-
-def _complete_lines(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a JSON-line file (a torn last line is not one)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    out: list[dict[str, Any]] = []
-    for line in raw.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if isinstance(value, dict):
-            out.append(value)  # pyright: ignore[reportUnknownArgumentType]
-    return out
 
 
 def load_run(
