@@ -25,8 +25,9 @@ from rich.text import Text
 from dacrew.findings.format import CheckResult, Usage
 from dacrew.plan.model import TaskPlan
 from dacrew.report.format import cost_text, duration, tokens_text
+from dacrew.report.records import parse_ts, seconds_between
 from dacrew.report.requests import describe_request
-from dacrew.report.tally import RunTally, TaskTally, parse_ts, seconds_between
+from dacrew.report.tally import RunTally, TaskTally
 
 STATUS_STYLES = {
     "pending": "dim",

@@ -17,17 +17,16 @@ from pydantic import BaseModel, Field
 
 from dacrew.findings.format import CheckResult, Finding, Usage
 from dacrew.plan.model import TaskPlan
-from dacrew.report.tally import (
+from dacrew.report.records import (
     ApprovalRecord,
     FallbackCall,
     PendingItem,
-    RunTally,
     Span,
-    TaskTally,
     ToolCallRecord,
     parse_ts,
     seconds_between,
 )
+from dacrew.report.tally import RunTally, TaskTally
 
 __all__ = [
     "AgentReport",
