@@ -254,7 +254,7 @@ def _approval_requested(run: RunTally, e: Mapping[str, Any], ts: str | None) -> 
         ApprovalRecord(
             tool=_text(e.get("tool")),
             action=_text(e.get("action")),
-            message=f"{message}\nrequest: {request}" if request else message,
+            message=f"{message}\nrequest: {request}" if e.get("request") else message,
         )
     )
 
