@@ -25,38 +25,13 @@ import random
 import shutil
 import sqlite3
 import tempfile
-import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dacrew.findings.events import read_events
-from dacrew.graph.runner import execute_run
-from dacrew.graph.state import RunSettings, new_run_id
 from dacrew.plan.parse import parse_plan_file
 from dacrew.plan.schedule import simulate
-from scheduler import MAX_PARALLEL, cassette, random_plan
-
-
-def _run(work: Path) -> tuple[float, float]:
-    """One run of the plan in ``work``: (makespan from the first start to the last finish, wall)."""
-    settings = RunSettings(
-        run_id=new_run_id(),
-        plan="tasks.md",
-        project_dir=str(work),
-        model=f"replay:{work / 'c.jsonl'}",
-        headless=True,
-        max_parallel=MAX_PARALLEL,
-    )
-    t0 = time.perf_counter()
-    result = execute_run(settings)
-    wall = time.perf_counter() - t0
-    assert result.exit_code == 0, result
-    evs = read_events(settings.run_dir)
-    starts = [datetime.fromisoformat(e["ts"]).timestamp() for e in evs if e["type"] == "task_started"]
-    ends = [datetime.fromisoformat(e["ts"]).timestamp() for e in evs if e["type"] == "task_finished"]
-    return max(ends) - min(starts), wall
+from scheduler import MAX_PARALLEL, cassette, random_plan, run_once
 
 
 def _rows_sqlite(work: Path) -> dict[str, int]:
@@ -108,7 +83,7 @@ def measure(backend: str, plan_text: str, durations_seed: int, url: str | None) 
             os.environ["DACREW_STATE__PROJECT"] = f"bench-{work.name}"
         else:
             os.environ.pop("DACREW_STATE__URL", None)
-        measured, wall = _run(work)
+        measured, wall = run_once(work, barrier=False)
         rows = _rows_postgres(url) if url else _rows_sqlite(work)
         ideal = simulate(plan, durations, MAX_PARALLEL).makespan
         n = len(plan.tasks)
